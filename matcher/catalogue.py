@@ -1,0 +1,98 @@
+"""The in-memory view of the store that retrieval needs: documents, organisations and their links.
+
+Built from the store at one change number; :class:`matcher.engine.Matcher`
+rebuilds it when the number moves. Arrays only, so filtering and aggregation
+run in numpy without per-candidate Python loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.domain import Filters
+from matcher.store import Store
+
+
+@dataclass
+class Catalogue:
+    """Documents (distinct evidence texts), organisations, and evidence links between them.
+
+    Attributes:
+        doc_ids: (n_docs,) sorted ``texts.id`` values; a document's index is its position.
+        org_ids: (n_orgs,) sorted organisation ids.
+        kinds, countries, nuts, visibility: (n_orgs,) str arrays; sme: (n_orgs,) bool.
+        link_doc, link_org: (n_links,) document index and organisation index of each evidence row,
+            sorted by organisation.
+        org_start: (n_orgs + 1,) CSR offsets of each organisation's links in ``link_doc``.
+    """
+
+    doc_ids: np.ndarray
+    org_ids: np.ndarray
+    kinds: np.ndarray
+    countries: np.ndarray
+    nuts: np.ndarray
+    sme: np.ndarray
+    visibility: np.ndarray
+    link_doc: np.ndarray
+    link_org: np.ndarray
+    org_start: np.ndarray
+
+    @classmethod
+    def from_store(cls, store: Store, doc_ids: np.ndarray) -> Catalogue:
+        table = store.organisation_table()
+        org_ids = np.asarray([r[0] for r in table], dtype=np.int64)
+        text_ids, link_org_ids = store.evidence_links()
+        link_doc = np.searchsorted(doc_ids, text_ids)
+        link_org = np.searchsorted(org_ids, link_org_ids)
+        ok = (link_doc < len(doc_ids)) & (link_org < len(org_ids))
+        ok[ok] &= (doc_ids[link_doc[ok]] == text_ids[ok]) & (org_ids[link_org[ok]] == link_org_ids[ok])
+        link_doc, link_org = link_doc[ok], link_org[ok]
+        order = np.argsort(link_org, kind="stable")
+        link_doc, link_org = link_doc[order], link_org[order]
+        org_start = np.searchsorted(link_org, np.arange(len(org_ids) + 1))
+        col = lambda i: np.asarray([r[i] or "" for r in table], dtype=object)  # noqa: E731
+        return cls(doc_ids=doc_ids, org_ids=org_ids, kinds=col(1), countries=col(2), nuts=col(3),
+                   sme=np.asarray([bool(r[4]) for r in table], dtype=bool), visibility=col(5),
+                   link_doc=link_doc, link_org=link_org, org_start=org_start)
+
+    @property
+    def n_orgs(self) -> int:
+        return len(self.org_ids)
+
+    def org_index(self, org_ids: list[int]) -> np.ndarray:
+        """Positions of known organisation ids (unknown ids are dropped)."""
+        ids = np.asarray(org_ids, dtype=np.int64)
+        pos = np.searchsorted(self.org_ids, ids)
+        ok = pos < len(self.org_ids)
+        ok[ok] &= self.org_ids[pos[ok]] == ids[ok]
+        return pos[ok]
+
+    def allowed_orgs(self, filters: Filters, visible: tuple[str, ...] | None = None) -> np.ndarray:
+        """(n_orgs,) bool mask of organisations that pass ``filters`` and the visibility levels."""
+        mask = np.ones(self.n_orgs, dtype=bool)
+        if filters.kinds:
+            mask &= np.isin(self.kinds, filters.kinds)
+        if filters.countries:
+            mask &= np.isin(self.countries, [c.upper() for c in filters.countries])
+        if filters.nuts:
+            prefixes = tuple(p.upper() for p in filters.nuts)
+            mask &= np.fromiter((str(n).startswith(prefixes) for n in self.nuts), bool, self.n_orgs)
+        if filters.sme is not None:
+            mask &= self.sme == filters.sme
+        if filters.exclude_ids:
+            mask[self.org_index(filters.exclude_ids)] = False
+        if visible is not None:
+            mask &= np.isin(self.visibility, list(visible))
+        return mask
+
+    def docs_of(self, org_mask: np.ndarray) -> np.ndarray:
+        """(n_docs,) bool mask of documents linked to at least one organisation in ``org_mask``."""
+        out = np.zeros(len(self.doc_ids), dtype=bool)
+        out[self.link_doc[org_mask[self.link_org]]] = True
+        return out
+
+    def org_docs(self, org_pos: int) -> np.ndarray:
+        """Document indices of one organisation's evidence."""
+        return self.link_doc[self.org_start[org_pos]:self.org_start[org_pos + 1]]

@@ -1,0 +1,227 @@
+"""The ``matcher`` command line: a thin edge over the library.
+
+Human tables by default, ``--json`` for scripts; errors are one line on stderr
+and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from matcher.config import Settings, get_settings
+from matcher.domain import Filters, Suggestion, parse_kind
+from matcher.errors import MatcherError
+
+app = typer.Typer(help="Partner matching for MedTech ecosystems.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+import_app = typer.Typer(help="Import organisations and projects.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=500, help="How many organisations to return.")]
+KindOpt = Annotated[list[str] | None, typer.Option("--kind", help="Keep only this kind (repeatable).")]
+CountryOpt = Annotated[list[str] | None, typer.Option("--country", help="Keep only this country code (repeatable).")]
+NutsOpt = Annotated[list[str] | None, typer.Option("--nuts", help="Keep only this NUTS region prefix (repeatable).")]
+SmeOpt = Annotated[bool | None, typer.Option("--sme/--no-sme", help="Keep only SMEs, or only non-SMEs.")]
+ExcludeOpt = Annotated[list[int] | None, typer.Option("--exclude", help="Leave out this organisation id.")]
+
+
+def main() -> None:
+    """Entry point: run the app, turning domain errors into one line and exit code 1."""
+    try:
+        app()
+    except MatcherError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, Any], Callable[[int], None]]]:
+    """A rich progress bar on stderr; yields ``start(label, total, _) -> advance(n)``."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=False, disable=not err.is_terminal and False) as bar:
+        def start(label: str, total: int, _unused: Any = None) -> Callable[[int], None]:
+            task = bar.add_task(label, total=total)
+            return lambda n: bar.advance(task, n)
+        yield start
+
+
+def _filters(kind: list[str] | None, country: list[str] | None, nuts: list[str] | None, sme: bool | None,
+             exclude: list[int] | None) -> Filters:
+    return Filters(kinds=[parse_kind(k) for k in kind or []], countries=[c.upper() for c in country or []],
+                   nuts=[n.upper() for n in nuts or []], sme=sme, exclude_ids=list(exclude or []))
+
+
+def _open(settings: Settings | None = None, sync: bool = True):  # type: ignore[no-untyped-def]
+    from matcher.service import open_matcher
+
+    m = open_matcher(settings or get_settings())
+    if sync:
+        with progress_bar() as start:
+            m.sync(start)
+    return m
+
+
+def print_suggestions(suggestions: list[Suggestion], as_json: bool) -> None:
+    """The shared output of search, suggest and partners."""
+    if as_json:
+        typer.echo(json.dumps({"data": [s.to_dict() for s in suggestions], "count": len(suggestions)},
+                              ensure_ascii=False))
+        return
+    if not suggestions:
+        out.print("No matching organisations.")
+        return
+    table = Table("#", "id", "organisation", "kind", "country", "score", "best evidence")
+    for s in suggestions:
+        ev = s.explanation.get("evidence") or [{}]
+        table.add_row(str(s.rank), str(s.organisation.id), s.organisation.name, s.organisation.kind,
+                      s.organisation.country, f"{s.score:.4f}", (ev[0].get("title") or "")[:70])
+    out.print(table)
+
+
+@import_app.command("cordis")
+def import_cordis_cmd(folder: Annotated[Path, typer.Argument(help="Folder with projects.csv.gz and participants.csv.gz.")],
+                      as_json: JsonOpt = False) -> None:
+    """Import a CORDIS export (idempotent: importing twice changes nothing)."""
+    from matcher.ingest.cordis import CordisData, import_cordis
+    from matcher.service import open_store
+
+    store = open_store(get_settings())
+    data = CordisData.read(folder)
+    with progress_bar() as start:
+        summary = import_cordis(store, data, start("importing", len(data.participants)))
+    report = {"organisations_new": summary.organisations_new, "organisations_updated": summary.organisations_updated,
+              "projects": summary.projects, "memberships_new": summary.memberships_new,
+              "evidence_new": summary.evidence_new}
+    typer.echo(json.dumps(report) if as_json else "  ".join(f"{k}: {v}" for k, v in report.items()))
+
+
+@import_app.command("csv")
+def import_members_cmd(path: Annotated[Path, typer.Argument(help="Member list: .csv, .json or .xlsx.")],
+                       as_json: JsonOpt = False) -> None:
+    """Import a cluster's member list (CSV, JSON or Excel); bad rows are reported, good rows imported."""
+    from matcher.ingest.load import import_members
+    from matcher.service import open_store
+
+    report = import_members(open_store(get_settings()), path)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(f"imported: {report['imported']}  rejected: {len(report['errors'])}")
+        for e in report["errors"]:
+            typer.echo(f"  line {e['line']}: {e['reason']}")
+    if report["errors"]:
+        raise typer.Exit(3)
+
+
+@app.command("index")
+def index_cmd(as_json: JsonOpt = False) -> None:
+    """Embed what is not embedded yet and bring the vector index up to date."""
+    m = _open()
+    info = {"model": m.encoder.model_id, "vectors": len(m.index_ or []), "change_no": m.change_no_,
+            "kind": m.index_.kind if m.index_ else None}
+    typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
+
+
+@app.command("search")
+def search_cmd(text: Annotated[str, typer.Argument(help="What you look for, in English or Dutch.")],
+               k: KOpt = 10, kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None,
+               sme: SmeOpt = None, exclude: ExcludeOpt = None, as_json: JsonOpt = False) -> None:
+    """Rank organisations for a free-text need."""
+    from matcher.engine import Query
+
+    m = _open()
+    print_suggestions(m.search(Query(text, k, _filters(kind, country, nuts, sme, exclude))), as_json)
+
+
+@app.command("suggest")
+def suggest_cmd(challenge_id: Annotated[int, typer.Argument(help="Id of a stored challenge.")], k: KOpt = 10,
+                kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None, sme: SmeOpt = None,
+                as_json: JsonOpt = False) -> None:
+    """Rank organisations for a stored challenge (its poser left out)."""
+    from matcher.queries import suggest_for_challenge
+
+    m = _open()
+    print_suggestions(suggest_for_challenge(m, challenge_id, k, _filters(kind, country, nuts, sme, None)), as_json)
+
+
+@app.command("partners")
+def partners_cmd(org_id: Annotated[int, typer.Argument(help="Id of the organisation looking for partners.")],
+                 k: KOpt = 10, exclude_past: Annotated[bool, typer.Option(
+                     "--exclude-past-partners", help="Leave out organisations it already worked with.")] = False,
+                 kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None, sme: SmeOpt = None,
+                 as_json: JsonOpt = False) -> None:
+    """Suggest partners for an organisation (from its seeks, else its profile)."""
+    from matcher.queries import partners_for
+
+    m = _open()
+    print_suggestions(partners_for(m, org_id, k, exclude_past, _filters(kind, country, nuts, sme, None)), as_json)
+
+
+@app.command("challenges")
+def challenges_cmd(as_json: JsonOpt = False) -> None:
+    """List stored challenges."""
+    from matcher.service import open_store
+
+    items = open_store(get_settings()).list_challenges()
+    if as_json:
+        typer.echo(json.dumps({"data": [{"id": c.id, "title": c.title, "confidentiality": c.confidentiality}
+                                        for c in items], "count": len(items)}, ensure_ascii=False))
+        return
+    table = Table("id", "title", "confidentiality", "wanted kinds")
+    for c in items:
+        table.add_row(str(c.id), c.title, c.confidentiality, ", ".join(c.wanted_kinds))
+    out.print(table)
+
+
+@app.command("demo")
+def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database that holds other data.")] = False,
+             as_json: JsonOpt = False) -> None:
+    """Load the demo data (real East-Netherlands organisations, sample challenges) and index it."""
+    from matcher.demo import load_demo
+    from matcher.service import open_store
+
+    settings = get_settings()
+    store = open_store(settings)
+    with progress_bar() as start:
+        summary, challenge_ids = load_demo(store, tick=start("importing demo", 1), force=force)
+    m = _open(settings)
+    info = {"organisations": store.count_organisations(), "challenges": len(challenge_ids),
+            "evidence_new": summary.evidence_new, "vectors": len(m.index_ or [])}
+    typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
+
+
+@app.command("serve")
+def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+              port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+              workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
+              demo: Annotated[bool, typer.Option("--demo", help="Load the demo data first if the database is empty.")
+                              ] = False) -> None:
+    """Start the HTTP service (API under /v1, docs at /docs)."""
+    import uvicorn
+
+    from matcher.service import open_store
+
+    settings = get_settings()
+    if demo and open_store(settings).count_organisations() == 0:
+        demo_cmd(force=False, as_json=False)
+    _open(settings)  # embed and index before the workers start, so they load a ready index
+    h, p = host or settings.host, port or settings.port
+    err.print(f"matcher serving on http://{h}:{p}  (API docs at http://{h}:{p}/docs)")
+    uvicorn.run("api.app:app", host=h, port=p, workers=workers, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

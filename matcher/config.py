@@ -1,0 +1,54 @@
+"""Settings, read once at the edges (CLI and API) from ``MATCHER_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.embed import MODELS
+
+DEFAULT_MODEL = "minilm+use-m3"
+
+
+class Settings(BaseSettings):
+    """Where data lives and which model ranks. Library code never reads these itself."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore")
+
+    home: Path = Path("var")
+    database_url: str = ""  # default: SQLite file under ``home``
+    model: str = DEFAULT_MODEL
+    index_kind: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        if v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; expected one of: {', '.join(MODELS)}")
+        return v
+
+    @field_validator("index_kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        if v not in ("auto", "flat", "hnsw"):
+            raise ValueError("index_kind must be auto, flat or hnsw")
+        return v
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'matcher.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        """One index folder per model, so switching models back and forth never mixes vectors."""
+        return self.home / "index" / self.model.replace("+", "_")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

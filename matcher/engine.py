@@ -1,0 +1,255 @@
+"""The matcher: keeps the derived indexes in step with the store and answers queries.
+
+``text -> embed -> dense (faiss) + lexical (BM25) -> fuse (RRF) -> aggregate per
+organisation -> filter -> explain``. Filters are applied to the documents before
+retrieval and to the organisations before the cut-off, and the candidate depth
+grows until ``k`` organisations are found or the catalogue is exhausted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from matcher import fuse
+from matcher.catalogue import Catalogue
+from matcher.domain import Filters, Organisation, Suggestion
+from matcher.embed import Encoder, Progress
+from matcher.errors import IndexMismatch, InvalidInput
+from matcher.explain import explain_many
+from matcher.index import VectorIndex, choose_kind
+from matcher.lexical import LexicalIndex
+from matcher.store import Store
+from matcher.text import clean_query
+
+log = logging.getLogger(__name__)
+MAX_K = 500
+
+
+@dataclass
+class RankingConfig:
+    """How retrieval scores are combined. Chosen by ``matcher eval`` on the development split."""
+
+    fusion: str = "rrf"  # rrf | dense | bm25 | zsum
+    depth: int = 200  # documents taken from each retriever before fusion (grows if needed)
+    top_evidence: int = 3  # evidence pieces summed per organisation
+    decay: float = 1.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+
+
+@dataclass
+class Query:
+    """One retrieval request."""
+
+    text: str
+    k: int = 10
+    filters: Filters = field(default_factory=Filters)
+    visible: tuple[str, ...] | None = None  # organisation visibility levels the caller may see
+
+
+class Matcher:
+    """Retrieval over a store. Stateful: holds the encoder, the vector and lexical indexes."""
+
+    def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None,
+                 index_kind: str = "auto", config: RankingConfig | None = None) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.index_dir = Path(index_dir) if index_dir else None
+        self.index_kind = index_kind
+        self.config = config or RankingConfig()
+        self.change_no_ = -1
+        self.index_: VectorIndex | None = None
+        self.lexical_: LexicalIndex | None = None
+        self.catalogue_: Catalogue | None = None
+        self._texts_change = -1
+
+    # ---- keeping in step with the store ------------------------------------------------
+    def sync(self, progress: Callable[[str, int, Progress | None], None] | None = None) -> bool:
+        """Embed missing texts, then load, catch up or rebuild the indexes. True if anything changed."""
+        current = self.store.change_no()
+        if current == self.change_no_ and self.index_ is not None:
+            return False
+        self.embed_missing(progress)
+        changes = self.store.changes_since(max(self.change_no_, 0)) if self.index_ is not None else None
+        if self.index_ is None:
+            self.index_ = self._load_or_rebuild(current)
+        elif changes:
+            self._catch_up(changes)
+        texts_changed = self.lexical_ is None or any(c[1] == "text" for c in (changes or []))
+        if texts_changed:
+            texts = self.store.texts()
+            ids = np.asarray(sorted(texts), dtype=np.int64)
+            self.lexical_ = LexicalIndex().fit(ids, [texts[i][1] for i in ids])
+        assert self.lexical_ is not None
+        self.catalogue_ = Catalogue.from_store(self.store, self.lexical_.ids_)
+        self.change_no_ = current
+        if self.index_dir is not None and (changes is None or changes):
+            self._save(current)
+        return True
+
+    def embed_missing(self, progress: Callable[[str, int, Progress | None], None] | None = None) -> int:
+        """Embed every stored text that has no vector for the current model; returns how many."""
+        todo = self.store.texts_without_vectors(self.encoder.model_id)
+        if not todo:
+            return 0
+        batch = 256
+        step = None
+        if progress:
+            step = progress(f"embedding with {self.encoder.model_id}", len(todo), None) or None
+        for i in range(0, len(todo), batch):
+            chunk = todo[i:i + batch]
+            vecs = self.encoder.encode_documents([x for _h, x in chunk])
+            self.store.put_vectors(self.encoder.model_id, [h for h, _x in chunk], vecs)
+            if step:
+                step(len(chunk))
+        return len(todo)
+
+    def _expect(self) -> dict[str, object]:
+        return {"model_id": self.encoder.model_id, "dim": self.encoder.dim, "db_uuid": self.store.db_uuid}
+
+    def _load_or_rebuild(self, current: int) -> VectorIndex:
+        if self.index_dir is not None and self.index_dir.exists():
+            try:
+                index, manifest = VectorIndex.load(self.index_dir, self._expect())
+                behind = int(manifest["change_no"])
+                if behind > current:
+                    raise IndexMismatch(f"index is at change {behind}, the database at {current}")
+                self.index_ = index
+                self._catch_up(self.store.changes_since(behind))
+                return index
+            except IndexMismatch as exc:
+                log.warning("rebuilding the vector index: %s", exc)
+        return self._rebuild()
+
+    def _rebuild(self) -> VectorIndex:
+        ids, vecs = self.store.text_vectors(self.encoder.model_id)
+        index = VectorIndex(self.encoder.dim, choose_kind(self.index_kind, len(ids)))
+        index.add(ids, vecs.reshape(-1, self.encoder.dim))
+        return index
+
+    def _catch_up(self, changes: Sequence[tuple[int, str, int, str]]) -> None:
+        assert self.index_ is not None
+        final: dict[int, str] = {}
+        for _cid, entity, entity_id, op in changes:
+            if entity == "text":
+                final[entity_id] = op
+        gone = [i for i, op in final.items() if op == "delete"]
+        self.index_.remove(gone)
+        ids, vecs = self.store.text_vectors(self.encoder.model_id, [i for i, op in final.items() if op != "delete"])
+        self.index_.add(ids, vecs.reshape(-1, self.encoder.dim))
+
+    def _save(self, current: int) -> None:
+        assert self.index_ is not None and self.index_dir is not None
+        self.index_.save(self.index_dir, {**self._expect(), "change_no": current})
+
+    # ---- queries ------------------------------------------------------------------------
+    def search(self, query: Query) -> list[Suggestion]:
+        """Ranked organisations for one query (see :meth:`search_batch`)."""
+        return self.search_batch([query])[0]
+
+    def search_batch(self, queries: Sequence[Query]) -> list[list[Suggestion]]:
+        """Ranked organisations for each query; the batch embeds all query texts at once."""
+        for q in queries:
+            q.text = clean_query(q.text)
+            if not 1 <= q.k <= MAX_K:
+                raise InvalidInput(f"k: must be between 1 and {MAX_K}")
+        self.sync()
+        qvecs = self.encoder.encode_queries([q.text for q in queries])
+        return [self.rank_with_vector(q, qv) for q, qv in zip(queries, qvecs)]
+
+    def rank_with_vector(self, query: Query, qvec: np.ndarray, explain: bool = True) -> list[Suggestion]:
+        """Rank for a query whose vector is already known (the evaluation caches them).
+
+        Without ``explain`` the suggestions carry no explanation and no organisation
+        record beyond its id, which is all a ranking metric needs.
+        """
+        cat, lex = self.catalogue_, self.lexical_
+        assert cat is not None and lex is not None and self.index_ is not None
+        org_ok = cat.allowed_orgs(query.filters, query.visible)
+        doc_ok = cat.docs_of(org_ok)
+        n_ok = int(doc_ok.sum())
+        lex_all = lex.scores(query.text)
+        depth = self.config.depth
+        while True:
+            fused, dense, lexical = self._doc_scores(qvec, lex_all, doc_ok, n_ok, depth)
+            org_scores, counts = fuse.aggregate(fused, cat.link_doc, cat.link_org, cat.n_orgs,
+                                                self.config.top_evidence, self.config.decay)
+            org_scores[~org_ok] = -np.inf
+            found = int(np.isfinite(org_scores).sum())
+            if found >= query.k or depth >= n_ok:
+                break
+            depth *= 4
+        top = _top_k(org_scores, query.k)
+        if not explain:
+            return [Suggestion(Organisation(name="", id=int(cat.org_ids[p])), r, float(org_scores[p]), {}, {})
+                    for r, p in enumerate(top, 1)]
+        orgs = self.store.get_organisations(cat.org_ids[top].tolist())
+        wanted, comps = [], []
+        for pos in top:
+            docs = cat.org_docs(int(pos))
+            best_docs = docs[np.argsort(-fused[docs], kind="stable")][:2]
+            best_docs = best_docs[np.isfinite(fused[best_docs])]
+            wanted.append((int(cat.org_ids[pos]), cat.doc_ids[best_docs].tolist(), fused[best_docs].tolist()))
+            comps.append({"fused": float(org_scores[pos]), "dense": _best(dense, docs),
+                          "lexical": _best(lexical, docs), "evidence_hits": float(counts[pos])})
+        expls = explain_many(self.store, query.text, wanted)
+        out = [Suggestion(orgs[w[0]], rank, c["fused"], c, e)
+               for rank, (w, c, e) in enumerate(zip(wanted, comps, expls), 1)]
+        return out
+
+    def _doc_scores(self, qvec: np.ndarray, lex_all: np.ndarray, doc_ok: np.ndarray, n_ok: int,
+                    depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fused, dense, lexical) per document; ``-inf`` where a document was not retrieved."""
+        cat = self.catalogue_
+        assert cat is not None and self.index_ is not None
+        n = len(cat.doc_ids)
+        allowed = None if n_ok == n else cat.doc_ids[doc_ok]
+        scores, ids = self.index_.search(qvec, min(depth, max(n_ok, 1)), allowed)
+        dense = np.full(n, -np.inf)
+        ok = ids[0] >= 0
+        pos = np.searchsorted(cat.doc_ids, ids[0][ok])
+        dense[pos] = scores[0][ok]
+        lexical = np.where(doc_ok & (lex_all > 0), lex_all, -np.inf)
+        lex_top = _top_k(lexical, depth)
+        lexical_cut = np.full(n, -np.inf)
+        lexical_cut[lex_top] = lexical[lex_top]
+        return self._fuse(dense, lexical_cut), dense, lexical_cut
+
+    def _fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        c = self.config
+        if c.fusion == "dense":
+            return dense
+        if c.fusion == "bm25":
+            return lexical
+        hit = np.isfinite(dense) | np.isfinite(lexical)
+        if c.fusion == "rrf":
+            rd = np.where(np.isfinite(dense), fuse.ranks_of(dense), np.inf)
+            rl = np.where(np.isfinite(lexical), fuse.ranks_of(lexical), np.inf)
+            out = fuse.rrf([rd, rl], weights=[c.dense_weight, c.lexical_weight])
+        elif c.fusion == "zsum":
+            d = np.where(np.isfinite(dense), fuse.standardise(dense, np.isfinite(dense)), -3.0)
+            lx = np.where(np.isfinite(lexical), fuse.standardise(lexical, np.isfinite(lexical)), -3.0)
+            out = c.dense_weight * d + c.lexical_weight * lx + 6.0  # shift so retrieved docs are positive
+        else:
+            raise InvalidInput(f"unknown fusion {c.fusion!r}")
+        return np.where(hit, out, -np.inf)
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest finite scores, best first (ties by index)."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if len(finite) > k:
+        part = np.argpartition(-scores[finite], k - 1)[:k]
+        finite = finite[part]
+    return finite[np.lexsort((finite, -scores[finite]))]
+
+
+def _best(scores: np.ndarray, docs: np.ndarray) -> float:
+    vals = scores[docs]
+    vals = vals[np.isfinite(vals)]
+    return float(vals.max()) if vals.size else 0.0

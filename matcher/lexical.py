@@ -1,0 +1,47 @@
+"""Lexical retrieval: BM25 (bm25s) over the distinct evidence texts.
+
+BM25 catches acronyms and exact technical terms (MDR, CE marking, microfluidic,
+TRL) that embeddings blur. The index is rebuilt from the store's texts when they
+change; scoring returns a score for every text so that filters can be applied
+before the cut-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+from matcher.text import tokens
+
+
+class LexicalIndex:
+    """BM25 over texts identified by integer ids (``texts.id``)."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self.ids_: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._bm25: bm25s.BM25 | None = None
+
+    def fit(self, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
+        self.ids_ = np.asarray(ids, dtype=np.int64)
+        corpus = [tokens(x) or ["\u2205"] for x in texts]  # an empty text still needs a token
+        self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+        return self
+
+    def __len__(self) -> int:
+        return int(self.ids_.shape[0])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0)."""
+        if self._bm25 is None or len(self) == 0:
+            return np.zeros(len(self), dtype=np.float32)
+        vocab = self._bm25.vocab_dict
+        q = [w for w in tokens(query) if w in vocab]
+        if not q:
+            return np.zeros(len(self), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(q), dtype=np.float32)

@@ -1,0 +1,152 @@
+"""Database tables (SQLAlchemy Core). The Alembic migrations create exactly these.
+
+Design notes:
+
+* ``texts`` holds each distinct evidence text once (keyed by its hash); many
+  evidence rows (one per organisation of a project) point at the same text, so
+  a project's objective is embedded once and indexed once. The faiss index and
+  the BM25 index are built over ``texts.id``.
+* ``vectors`` stores the embedding of a text hash per model, so the index is a
+  derived cache that can always be rebuilt without re-embedding, and a model
+  change never mixes vectors of two models.
+* ``changes`` is an append-only log. Its largest id is the database change
+  number that every index folder and every worker process follows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), unique=True, nullable=True),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(32), nullable=False, index=True),
+    Column("sme", Boolean, nullable=False, default=False),
+    Column("country", String(8), nullable=False, default="", index=True),
+    Column("nuts", String(16), nullable=False, default=""),
+    Column("city", String(200), nullable=False, default=""),
+    Column("website", String(500), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("capabilities", JSON, nullable=False, default=list),
+    Column("offers", Text, nullable=False, default=""),
+    Column("seeks", Text, nullable=False, default=""),
+    Column("trl_min", Integer, nullable=True),
+    Column("trl_max", Integer, nullable=True),
+    Column("visibility", String(16), nullable=False, default="public"),
+    Column("contact", Text, nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    Column("source", String(32), nullable=False, default="manual"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), unique=True, nullable=True),
+    Column("acronym", String(200), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("objective", Text, nullable=False, default=""),
+    Column("start_date", Date, nullable=True),
+    Column("end_date", Date, nullable=True),
+    Column("funding_scheme", String(100), nullable=False, default=""),
+    Column("source", String(32), nullable=False, default="manual"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "organisation_id", Integer, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(32), nullable=False, default="participant"),
+    Index("ix_memberships_org", "organisation_id"),
+)
+
+texts = Table(
+    "texts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text_hash", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "organisation_id", Integer, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("source", String(16), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("date", Date, nullable=True),
+    Column("text_id", Integer, ForeignKey("texts.id"), nullable=False, index=True),
+    UniqueConstraint("organisation_id", "source", "project_id", name="uq_evidence_org_source_project"),
+    Index("ix_evidence_org", "organisation_id"),
+)
+
+vectors = Table(
+    "vectors",
+    metadata,
+    Column("model_id", String(128), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), unique=True, nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("posed_by", Integer, ForeignKey("organisations.id", ondelete="SET NULL"), nullable=True),
+    Column("wanted_kinds", JSON, nullable=False, default=list),
+    Column("region", String(16), nullable=False, default=""),
+    Column("instrument", String(32), nullable=False, default=""),
+    Column("confidentiality", String(16), nullable=False, default="public"),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(16), nullable=False),  # text | organisation | evidence | challenge | project
+    Column("entity_id", Integer, nullable=False),
+    Column("op", String(8), nullable=False),  # upsert | delete
+)

@@ -1,0 +1,71 @@
+"""Text helpers: evidence text building, tokens for BM25, sentences for explanations. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_TOKEN = re.compile(r"(?u)\b\w[\w\-]*\w\b|\b\w\b")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])")
+
+STOPWORDS: frozenset[str] = frozenset(
+    # English
+    "a an and are as at be been but by can could do does for from has have how in into is it its may more "
+    "most not of on or our such than that the their them then there these they this those through to under "
+    "up use used using via was we were what when where which while who will with within would also both "
+    "each new other over project aim aims based well between all any".split()
+    # Dutch
+    + "de het een en van in op te voor met is zijn aan als bij dat die dit door er naar niet of om ook over "
+    "tot uit wat wij we worden wordt zich zo onze ons hun kan kunnen moet moeten nog meer dan deze".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens without stop words; hyphenated terms stay whole ("needle-free")."""
+    return [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS and not w.isdigit()]
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed tokens for BM25: hyphenated terms also contribute their parts.
+
+    >>> tokens("Needle-free injections")
+    ['needle-fre', 'needl', 'free', 'inject']
+    """
+    out: list[str] = []
+    for w in words(text):
+        out.append(w)
+        if "-" in w:
+            out.extend(p for p in w.split("-") if p and p not in STOPWORDS)
+    return _stemmer().stemWords(out)
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (keeps very long "sentences" whole)."""
+    return [s.strip() for s in _SENTENCE.split(text.replace("\n", " ")) if s.strip()]
+
+
+def project_text(title: str, objective: str) -> str:
+    """The evidence text of a project: its title and objective."""
+    title, objective = title.strip(), objective.strip()
+    if title and objective:
+        return f"{title}. {objective}"
+    return title or objective
+
+
+def clean_query(text: str, max_chars: int = 20000) -> str:
+    """Strip a query; refuse empty or over-long text with :class:`InvalidInput`."""
+    from matcher.errors import InvalidInput
+
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("text: must not be empty")
+    if len(text) > max_chars:
+        raise InvalidInput(f"text: longer than {max_chars} characters")
+    return text
