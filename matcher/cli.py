@@ -203,6 +203,41 @@ def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database
     typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
 
 
+@app.command("eval")
+def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as the catalogue.")],
+             queries: Annotated[Path | None, typer.Option(help="CORDIS folder of query projects "
+                                                          "(default: the catalogue, split by date).")] = None,
+             split_date: Annotated[str | None, typer.Option(help="Queries start on or after this date "
+                                                            "(YYYY-MM-DD); the catalogue before it.")] = None,
+             task: Annotated[str, typer.Option(help="cold (text only) or seeded (coordinator given).")] = "cold",
+             min_partners: Annotated[int, typer.Option(min=1, help="Minimum partners of a query project.")] = 3,
+             methods: Annotated[str, typer.Option(help="Comma-separated methods to compare.")] = ",".join(
+                 ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "matcher")),
+             out_dir: Annotated[Path | None, typer.Option("--out", help="Write JSON, Markdown and a PNG plot here.")
+                                ] = None,
+             as_json: JsonOpt = False) -> None:
+    """Measure recall of real consortia against baselines, all in one run (never touches your database)."""
+    from matcher import evaluate, report
+    from matcher.embed import load_encoder
+    from matcher.ingest.cordis import CordisData
+    from matcher.store import Store
+
+    settings = get_settings()
+    cat = CordisData.read(catalogue)
+    split = evaluate.Split.make(cat, CordisData.read(queries) if queries else None, split_date)
+    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
+    with progress_bar() as start:
+        ev = evaluate.prepare(split, load_encoder(settings.model), cache, min_partners, progress=start)
+    result = evaluate.run(ev, task, [m.strip() for m in methods.split(",") if m.strip()])
+    result.update({"split_date": split_date, "catalogue": str(catalogue), "query_folder": str(queries or catalogue)})
+    if out_dir:
+        report.write(result, out_dir)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in result.items()}, default=float))
+    else:
+        out.print(report.table(result))
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
               port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

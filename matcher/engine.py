@@ -34,8 +34,8 @@ MAX_K = 500
 class RankingConfig:
     """How retrieval scores are combined. Chosen by ``matcher eval`` on the development split."""
 
-    fusion: str = "rrf"  # rrf | dense | bm25 | zsum
-    depth: int = 200  # documents taken from each retriever before fusion (grows if needed)
+    fusion: str = "zsum"  # rrf | dense | bm25 | zsum (chosen on the development split, docs/EVALUATION.md)
+    depth: int = 1000  # documents taken from each retriever before fusion (grows if needed)
     top_evidence: int = 3  # evidence pieces summed per organisation
     decay: float = 1.0
     dense_weight: float = 1.0

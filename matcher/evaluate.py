@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import fuse, metrics
+from matcher import fuse
 from matcher.domain import Filters
 from matcher.embed import Encoder
 from matcher.engine import Matcher, Query, RankingConfig
@@ -146,6 +146,8 @@ class Evaluation:
         return out
 
     def score(self, rankings: list[list[int]], task: str) -> dict[str, float]:
+        from matcher import metrics
+
         golds = [q.gold - ({q.coordinator} if task == "seeded" and q.coordinator else set()) for q in self.queries]
         keep = [i for i, g in enumerate(golds) if g]
         rk, gd = [rankings[i] for i in keep], [golds[i] for i in keep]
@@ -163,17 +165,31 @@ def _drop(order: np.ndarray, seed: int | None) -> list[int]:
     return [int(o) for o in order if o != seed][:DEPTH]
 
 
-def seed_vectors(cache: Store, store: Store, model_id: str) -> None:
-    """Copy cached vectors of the store's texts from ``cache`` into ``store``."""
-    hashes = [h for h, _x in store.texts_without_vectors(model_id)]
-    found = cache.get_vectors(model_id, hashes)
+def seed_vectors(cache: Store, store: Store, encoder: Encoder) -> None:
+    """Copy cached vectors of the store's texts from ``cache`` into ``store``.
+
+    A concatenated encoder's vectors are assembled from its parts' cached vectors
+    where every part has one, so trying a combination costs no embedding.
+    """
+    hashes = [h for h, _x in store.texts_without_vectors(encoder.model_id)]
+    found = cache.get_vectors(encoder.model_id, hashes)
+    parts = getattr(encoder, "parts", None)
+    if parts:
+        part_found = [cache.get_vectors(p.model_id, hashes) for p in parts]
+        for h in hashes:
+            if h not in found and all(h in pf for pf in part_found):
+                found[h] = np.hstack([pf[h] * s for pf, s in zip(part_found, encoder.scales)])  # type: ignore[attr-defined]
     if found:
         keys = list(found)
-        store.put_vectors(model_id, keys, np.vstack([found[k] for k in keys]))
+        store.put_vectors(encoder.model_id, keys, np.vstack([found[k] for k in keys]))
 
 
 def cached_query_vectors(cache: Store, encoder: Encoder, texts: list[str]) -> np.ndarray:
     """Query vectors from the cache (keyed as queries), encoding and storing the missing ones."""
+    parts = getattr(encoder, "parts", None)
+    if parts:  # a concatenation: each part through the cache, scaled as the encoder does
+        return np.hstack([cached_query_vectors(cache, p, texts) * s
+                          for p, s in zip(parts, encoder.scales)])  # type: ignore[attr-defined]
     model = f"query:{encoder.model_id}"
     hashes = [text_hash(x) for x in texts]
     found = cache.get_vectors(model, hashes)
@@ -193,7 +209,7 @@ def prepare(split: Split, encoder: Encoder, cache: Store, min_partners: int = 3,
     workdir = Path(workdir or tempfile.mkdtemp(prefix="matcher-eval-"))
     store = Store(f"sqlite:///{workdir / 'eval.db'}")
     import_cordis(store, split.catalogue)
-    seed_vectors(cache, store, encoder.model_id)
+    seed_vectors(cache, store, encoder)
     matcher = Matcher(store, encoder, None)
     matcher.sync(progress)
     ids, vecs = store.text_vectors(encoder.model_id)

@@ -1,0 +1,70 @@
+"""Evaluation reports: a console table, a Markdown file, a JSON file and a Recall@k plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+MAIN = ("recall@10", "recall@50", "ndcg@10", "mrr")
+
+
+def _groups(result: dict[str, Any]) -> list[str]:
+    keys: set[str] = set()
+    for m in result["methods"].values():
+        keys.update(k for k in m if k.startswith("recall@50/"))
+    return sorted(keys)
+
+
+def table(result: dict[str, Any]) -> Table:
+    """The methods side by side, main metrics first, then Recall@50 by group."""
+    groups = _groups(result)
+    t = Table("method", *MAIN, *[g.replace("recall@50/", "R@50 ") for g in groups],
+              title=f"task {result['task']}: {result['queries']} queries, "
+                    f"{result['catalogue_organisations']} organisations")
+    for name, m in result["methods"].items():
+        t.add_row(name, *[f"{m.get(k, float('nan')):.3f}" for k in (*MAIN, *groups)])
+    return t
+
+
+def markdown(result: dict[str, Any]) -> str:
+    groups = _groups(result)
+    cols = [*MAIN, *groups]
+    lines = [f"Task `{result['task']}`: {result['queries']} queries, {result['catalogue_organisations']} "
+             f"catalogue organisations, model `{result.get('model', '')}`.", "",
+             "| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name, m in result["methods"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{m.get(k, float('nan')):.3f}" for k in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, m in result["methods"].items():
+        curve = m.get("curve") or []
+        ax.plot(range(1, len(curve) + 1), curve, label=name, linewidth=2.2 if name == "matcher" else 1.2)
+    ax.set_xlabel("k")
+    ax.set_ylabel("Recall@k")
+    ax.set_title(f"Recall@k, task {result['task']} ({result['queries']} queries)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(result: dict[str, Any], folder: Path) -> None:
+    """``eval-<task>.json``, ``eval-<task>.md`` and ``recall-<task>.png`` in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    task = result["task"]
+    (folder / f"eval-{task}.json").write_text(json.dumps(result, indent=1, default=float))
+    (folder / f"eval-{task}.md").write_text(markdown(result))
+    plot(result, folder / f"recall-{task}.png")

@@ -1,0 +1,112 @@
+"""The command line: help text everywhere, JSON shapes, one-line errors, import to search end to end."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from matcher.config import get_settings
+from matcher.ingest.cordis import CordisData
+from tests.conftest import TEST_MODEL
+
+runner = CliRunner()
+
+
+def _commands(cmd: click.Command, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    yield prefix or "matcher", cmd
+    if isinstance(cmd, click.Group):
+        for name, sub in cmd.commands.items():
+            yield from _commands(sub, f"{prefix} {name}".strip())
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    root = typer.main.get_command(app)
+    missing = []
+    for name, cmd in _commands(root):
+        if not (cmd.help or "").strip():
+            missing.append(name)
+        for p in cmd.params:
+            if isinstance(p, click.Option) and not (p.help or "").strip() and p.name != "help":
+                missing.append(f"{name} --{p.name}")
+    assert not missing, f"commands or options without help text: {missing}"
+
+
+def write_cordis(data: CordisData, folder: Path) -> Path:
+    """Write ``data`` as a CORDIS folder (projects.csv.gz, participants.csv.gz)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("projects", list(data.projects.values())), ("participants", data.participants)):
+        with gzip.open(folder / f"{name}.csv.gz", "wt", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return folder
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("MATCHER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MATCHER_MODEL", TEST_MODEL)
+    monkeypatch.delenv("MATCHER_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    res = runner.invoke(app, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_import_search_partners_end_to_end(cli_env: Path, small_cordis: CordisData) -> None:
+    folder = write_cordis(small_cordis, cli_env / "cordis")
+    code, out, _ = run("import", "cordis", str(folder), "--json")
+    assert code == 0 and json.loads(out)["organisations_new"] > 100
+    code, out, _ = run("import", "cordis", str(folder), "--json")
+    assert json.loads(out)["organisations_new"] == 0 and json.loads(out)["evidence_new"] == 0
+
+    code, out, _ = run("search", "cancer immunotherapy trial", "-k", "5", "--kind", "university", "--json")
+    assert code == 0
+    body = json.loads(out)
+    assert body["count"] == 5 == len(body["data"])
+    first = body["data"][0]
+    assert set(first) >= {"organisation", "score", "components", "explanation"}
+    assert set(first["organisation"]) >= {"id", "name"} and first["organisation"]["kind"] == "university"
+    assert first["explanation"]["evidence"][0]["sentence"]
+
+    code, out, _ = run("partners", str(first["organisation"]["id"]), "-k", "3", "--exclude-past-partners", "--json")
+    partners = json.loads(out)["data"]
+    assert code == 0 and len(partners) == 3
+    assert first["organisation"]["id"] not in [p["organisation"]["id"] for p in partners]
+
+    code, out, _ = run("search", "cancer immunotherapy trial", "-k", "3")
+    assert code == 0 and "organisation" in out  # a human table
+
+
+@pytest.mark.parametrize("args,message", [
+    (("search", "   "), "text: must not be empty"),
+    (("suggest", "424242"), "challenge 424242 does not exist"),
+    (("partners", "424242"), "organisation 424242 does not exist"),
+    (("search", "x", "--kind", "hospitaal"), "unknown kind 'hospitaal'"),
+    (("import", "cordis", "/nonexistent/folder"), "does not exist"),
+])
+def test_errors_are_one_line_and_exit_non_zero(cli_env: Path, args: tuple[str, ...], message: str) -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "matcher", *args], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "MATCHER_HOME": str(cli_env / "home"),
+                              "MATCHER_MODEL": TEST_MODEL})
+    assert res.returncode != 0
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
