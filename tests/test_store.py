@@ -89,3 +89,20 @@ def test_vectors_are_stored_per_model_and_text(store: Store) -> None:
     got = store.get_vectors("model-a", hashes)
     assert np.array_equal(got[hashes[1]], v[1])
     assert store.get_vectors("model-b", hashes) == {}
+
+
+def test_migrations_go_down_and_up_again(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    import matcher.store as ms
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ms.Path(ms.__file__).parent / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert "organisations" not in inspect(store.engine).get_table_names()
+    ms.migrate(store.engine)
+    assert {"organisations", "evidence", "vectors", "changes"} <= set(inspect(store.engine).get_table_names())
