@@ -1,71 +1,117 @@
-"""The HTTP service (minimal for now: health, readiness and search). Logic lives in ``matcher``."""
+"""The HTTP service: FastAPI under /v1, OpenAPI at /docs. Routers are thin; logic lives in ``matcher``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from matcher.config import get_settings
-from matcher.domain import Filters
-from matcher.engine import Matcher, Query
-from matcher.errors import InvalidInput, MatcherError, NotFound
+from api.deps import Unauthenticated
+from api.metrics import Metrics
+from api.routers import challenges, feedback, matching, organisations
+from matcher.config import Settings, get_settings
+from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 from matcher.service import open_matcher
 
-STATE: dict[str, Matcher] = {}
+log = logging.getLogger("matcher.api")
+UPLOAD_PATH = "/v1/organisations/import"
+UPLOAD_LIMIT = 21 * 1024 * 1024
+
+_STATUS: list[tuple[type[MatcherError], int]] = [
+    (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 422)]
 
 
-@asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    matcher = open_matcher(get_settings())
-    matcher.sync()
-    STATE["matcher"] = matcher
-    yield
-    STATE.clear()
+def status_of(exc: MatcherError) -> int:
+    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
 
 
-app = FastAPI(title="matcher", version="0.1.0", lifespan=lifespan)
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app over ``settings`` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        matcher = open_matcher(settings)
+        matcher.sync()
+        app.state.matcher = matcher
+        yield
+
+    app = FastAPI(title="matcher", version="0.1.0", lifespan=lifespan,
+                  description="Partner matching for MedTech ecosystems: organisations, challenges, suggestions.")
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    for router in (organisations.router, challenges.router, matching.router, feedback.router):
+        app.include_router(router)
+    _install_handlers(app)
+    _install_middleware(app, settings)
+    _install_system_routes(app)
+    return app
 
 
-@app.exception_handler(MatcherError)
-async def _domain_error(_request: Request, exc: MatcherError) -> JSONResponse:
-    status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, InvalidInput) else 400
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MatcherError)
+    async def domain_error(_request: Request, exc: MatcherError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body"), "reason": e.get("msg", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
-class FiltersIn(BaseModel):
-    kinds: list[str] = Field(default_factory=list, max_length=20)
-    countries: list[str] = Field(default_factory=list, max_length=60)
-    nuts: list[str] = Field(default_factory=list, max_length=60)
-    sme: bool | None = None
-    exclude_ids: list[int] = Field(default_factory=list, max_length=1000)
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def limits_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        limit = UPLOAD_LIMIT if request.url.path == UPLOAD_PATH else settings.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        app.state.metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
+                                  time.perf_counter() - start)
+        return response
 
 
-class SearchIn(BaseModel):
-    text: str = Field(min_length=1, max_length=20000)
-    k: int = Field(10, ge=1, le=500)
-    filters: FiltersIn = Field(default_factory=FiltersIn)
+def _install_system_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["system"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["system"])
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the model and the index are loaded."""
+        m = getattr(request.app.state, "matcher", None)
+        if m is None or m.index_ is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ready", "model": m.encoder.model_id, "vectors": len(m.index_)})
+
+    @app.get("/metrics", tags=["system"], response_class=PlainTextResponse)
+    def metrics(request: Request) -> str:
+        """Prometheus text: request counts and latencies, index size."""
+        m = getattr(request.app.state, "matcher", None)
+        extra: dict[str, Any] = {"matcher_index_vectors": len(m.index_) if m and m.index_ else 0,
+                                 "matcher_change_number": m.change_no_ if m else 0}
+        return request.app.state.metrics.render(extra)
 
 
-@app.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def app_factory() -> FastAPI:
+    return create_app()
 
 
-@app.get("/ready")
-def ready() -> JSONResponse:
-    m = STATE.get("matcher")
-    if m is None or m.index_ is None:
-        return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ready", "model": m.encoder.model_id, "vectors": len(m.index_)})
-
-
-@app.post("/v1/search")
-def search(body: SearchIn) -> dict[str, Any]:
-    m = STATE["matcher"]
-    results = m.search(Query(body.text, body.k, Filters(**body.filters.model_dump())))
-    return {"data": [s.to_dict() for s in results], "count": len(results)}
+app = create_app()

@@ -26,6 +26,8 @@ app = typer.Typer(help="Partner matching for MedTech ecosystems.", no_args_is_he
                   pretty_exceptions_enable=False, add_completion=False)
 import_app = typer.Typer(help="Import organisations and projects.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 out = Console()
 
@@ -238,6 +240,39 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
         out.print(report.table(result))
 
 
+@keys_app.command("create")
+def keys_create_cmd(role: Annotated[str, typer.Option(help="admin, staff, member or viewer.")],
+                    org: Annotated[int | None, typer.Option(help="Organisation id a member key belongs to.")] = None,
+                    label: Annotated[str, typer.Option(help="A note on who holds the key.")] = "") -> None:
+    """Create an API key; the key is printed alone on the last line, once (only its hash is stored)."""
+    from matcher.keys import create_key
+    from matcher.service import open_store
+
+    key = create_key(open_store(get_settings()), role, org, label)
+    err.print(f"created a {role} key; store it now, it is not shown again:")
+    typer.echo(key)
+
+
+def ensure_admin_key(settings: Settings) -> None:
+    """On first start of the embedded default, create a local admin key, print it once and keep it
+    in ``$MATCHER_HOME/admin.key`` (readable by the owner only)."""
+    import os
+
+    from matcher.keys import count_keys, create_key
+    from matcher.service import open_store
+
+    store = open_store(settings)
+    if count_keys(store):
+        return
+    key = create_key(store, "admin", label="local admin (first start)")
+    path = settings.home / "admin.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    err.print(f"first start: created a local admin key (also in {path}):\n{key}")
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
               port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -253,6 +288,7 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
     if demo and open_store(settings).count_organisations() == 0:
         demo_cmd(force=False, as_json=False)
     _open(settings)  # embed and index before the workers start, so they load a ready index
+    ensure_admin_key(settings)
     h, p = host or settings.host, port or settings.port
     err.print(f"matcher serving on http://{h}:{p}  (API docs at http://{h}:{p}/docs)")
     uvicorn.run("api.app:app", host=h, port=p, workers=workers, log_level="warning")

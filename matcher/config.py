@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     index_kind: str = "auto"
     host: str = "127.0.0.1"
     port: int = 8000
+    public_search: bool = False  # anonymous, read-only search over public profiles
+    max_body_bytes: int = 1_000_000  # request bodies; uploads to the import endpoint may be 20 MB
 
     @field_validator("model")
     @classmethod

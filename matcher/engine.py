@@ -9,6 +9,7 @@ grows until ``k`` organisations are found or the catalogue is exhausted.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class RankingConfig:
     decay: float = 1.0
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    shift: float = 0.0  # zsum: fused z-scores below this do not count as evidence
 
 
 @dataclass
@@ -66,11 +68,15 @@ class Matcher:
         self.index_: VectorIndex | None = None
         self.lexical_: LexicalIndex | None = None
         self.catalogue_: Catalogue | None = None
-        self._texts_change = -1
+        self._lock = threading.RLock()  # one query or sync at a time: they swap whole indexes
 
     # ---- keeping in step with the store ------------------------------------------------
     def sync(self, progress: Callable[[str, int, Progress | None], None] | None = None) -> bool:
         """Embed missing texts, then load, catch up or rebuild the indexes. True if anything changed."""
+        with self._lock:
+            return self._sync(progress)
+
+    def _sync(self, progress: Callable[[str, int, Progress | None], None] | None = None) -> bool:
         current = self.store.change_no()
         if current == self.change_no_ and self.index_ is not None:
             return False
@@ -158,9 +164,10 @@ class Matcher:
             q.text = clean_query(q.text)
             if not 1 <= q.k <= MAX_K:
                 raise InvalidInput(f"k: must be between 1 and {MAX_K}")
-        self.sync()
         qvecs = self.encoder.encode_queries([q.text for q in queries])
-        return [self.rank_with_vector(q, qv) for q, qv in zip(queries, qvecs)]
+        with self._lock:
+            self.sync()
+            return [self.rank_with_vector(q, qv) for q, qv in zip(queries, qvecs)]
 
     def rank_with_vector(self, query: Query, qvec: np.ndarray, explain: bool = True) -> list[Suggestion]:
         """Rank for a query whose vector is already known (the evaluation caches them).
@@ -232,9 +239,17 @@ class Matcher:
             rl = np.where(np.isfinite(lexical), fuse.ranks_of(lexical), np.inf)
             out = fuse.rrf([rd, rl], weights=[c.dense_weight, c.lexical_weight])
         elif c.fusion == "zsum":
-            d = np.where(np.isfinite(dense), fuse.standardise(dense, np.isfinite(dense)), -3.0)
-            lx = np.where(np.isfinite(lexical), fuse.standardise(lexical, np.isfinite(lexical)), -3.0)
-            out = c.dense_weight * d + c.lexical_weight * lx + 6.0  # shift so retrieved docs are positive
+            # standardised scores over what each retriever returned; a document one retriever missed
+            # counts as that retriever's worst. Only the part above the mean counts as evidence, so an
+            # organisation gains from several strong pieces, not from many mediocre ones.
+            d = fuse.standardise(dense, np.isfinite(dense))
+            lx = fuse.standardise(lexical, np.isfinite(lexical))
+            d = np.where(np.isfinite(dense), d, d[np.isfinite(dense)].min(initial=0.0))
+            lx = np.where(np.isfinite(lexical), lx, lx[np.isfinite(lexical)].min(initial=0.0))
+            z = c.dense_weight * d + c.lexical_weight * lx - c.shift
+            # below-mean documents keep a tiny, order-preserving weight so that a filtered query can
+            # still fill k places from them when nothing better exists
+            out = np.maximum(z, 0.0) + 1e-3 * np.exp(np.minimum(z, 0.0))
         else:
             raise InvalidInput(f"unknown fusion {c.fusion!r}")
         return np.where(hit, out, -np.inf)

@@ -150,3 +150,30 @@ changes = Table(
     Column("entity_id", Integer, nullable=False),
     Column("op", String(8), nullable=False),  # upsert | delete
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("organisation_id", Integer, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_id", Integer, ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True),
+    Column("organisation_id", Integer, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("challenge_id", Integer, ForeignKey("challenges.id", ondelete="CASCADE"), nullable=True),
+    Column("query", Text, nullable=False, default=""),
+    Column("verdict", String(32), nullable=False),  # relevant | not_relevant | contacted | partnered | introduction
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_feedback_org", "organisation_id"),
+)

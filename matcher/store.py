@@ -248,9 +248,12 @@ class Store:
         return _org_from_row(row) if row is not None else None
 
     def list_organisations(self, offset: int = 0, limit: int = 50, kind: str | None = None,
-                           country: str | None = None, name: str | None = None) -> tuple[list[Organisation], int]:
+                           country: str | None = None, name: str | None = None,
+                           visibility: Sequence[str] | None = None) -> tuple[list[Organisation], int]:
         """A page of organisations ordered by name, and the total that match."""
         cond = t.organisations.c.id.is_not(None)
+        if visibility is not None:
+            cond &= t.organisations.c.visibility.in_(list(visibility))
         if kind:
             cond &= t.organisations.c.kind == kind
         if country:

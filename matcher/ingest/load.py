@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from matcher.ingest.members import read_members
 from matcher.store import Store
 
 
@@ -22,6 +21,8 @@ def import_members(store: Store, path: Path) -> dict[str, Any]:
     Rows that parse are written together (all or none, so a crash leaves nothing
     half-written); rows that do not are reported with their line number.
     """
+    from matcher.ingest.members import read_members  # openpyxl loads only when a file is imported
+
     rows, errors = read_members(Path(path))
     orgs = []
     for row in rows:

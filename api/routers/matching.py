@@ -1,0 +1,21 @@
+"""Free-text search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import MatcherDep, Reader
+from api.schemas import SearchIn, SuggestionsPublic
+from matcher import access
+from matcher.domain import Filters
+from matcher.engine import Query
+
+router = APIRouter(prefix="/v1", tags=["matching"])
+
+
+@router.post("/search", response_model=SuggestionsPublic)
+def search(body: SearchIn, matcher: MatcherDep, p: Reader) -> SuggestionsPublic:
+    """Rank organisations for a need written in English or Dutch."""
+    query = Query(body.text, body.k, Filters(**body.filters.model_dump()), access.visible_levels(p))
+    found = matcher.search(query)
+    return SuggestionsPublic(data=[s.to_dict() for s in found], count=len(found))  # type: ignore[misc]
