@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from matcher.domain import Challenge
+from matcher.embed import Encoder, normalise
 from matcher.errors import Conflict, NotFound
 from matcher.ingest.cordis import CordisData, ImportSummary, Tick, import_cordis
 from matcher.store import Store
+from matcher.vectorcache import seed_vectors
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
@@ -27,9 +32,13 @@ def load_challenges(store: Store, path: Path) -> list[int]:
     return ids
 
 
-def load_demo(store: Store, folder: Path = DEMO_DIR, tick: Tick | None = None,
-              force: bool = False) -> tuple[ImportSummary, list[int]]:
-    """Load the demo into ``store``; refuses a database that already holds other data unless ``force``."""
+def load_demo(store: Store, folder: Path = DEMO_DIR, tick: Tick | None = None, force: bool = False,
+              encoder: Encoder | None = None) -> tuple[ImportSummary, list[int]]:
+    """Load the demo into ``store``; refuses a database that already holds other data unless ``force``.
+
+    With ``encoder``, the shipped vectors of that model (or of its parts) are stored too, so
+    the first sync embeds nothing that the demo already carries.
+    """
     if not (folder / "projects.csv.gz").exists():
         raise NotFound(f"no demo data in {folder}")
     loaded = any((c.external_id or "").startswith("demo:") for c in store.list_challenges())
@@ -37,4 +46,37 @@ def load_demo(store: Store, folder: Path = DEMO_DIR, tick: Tick | None = None,
         raise Conflict("the database already holds data; the demo loads into an empty database "
                            "(use --force to add it anyway)")
     summary = import_cordis(store, CordisData.read(folder), tick)
+    if encoder is not None and (folder / "vectors.npz").exists():
+        seed_vectors(DemoVectors(folder / "vectors.npz"), store, encoder)
     return summary, load_challenges(store, folder / "challenges.json")
+
+
+class DemoVectors:
+    """Precomputed vectors shipped with the demo (``vectors.npz``), per model id and text hash.
+
+    Stored as float16 to halve the file; rows are re-normalised on load. Only texts whose
+    hash matches are used, so an edited demo text is simply embedded afresh.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as z:
+            self.hashes = [str(h) for h in z["hashes"]]
+            models = [str(m) for m in z["models"]]
+            self._vectors = {m: z[f"m{i}"] for i, m in enumerate(models)}
+        self._row = {h: i for i, h in enumerate(self.hashes)}
+
+    def get_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        matrix = self._vectors.get(model_id)
+        if matrix is None:
+            return {}
+        found = [h for h in hashes if h in self._row]
+        if not found:
+            return {}
+        rows = normalise(matrix[[self._row[h] for h in found]].astype(np.float32))
+        return dict(zip(found, rows))
+
+
+def write_demo_vectors(path: Path, hashes: Sequence[str], vectors: dict[str, np.ndarray]) -> None:
+    """Write ``vectors.npz``: text hashes, model ids and one float16 matrix per model."""
+    arrays = {f"m{i}": np.asarray(v, dtype=np.float16) for i, v in enumerate(vectors.values())}
+    np.savez_compressed(path, hashes=np.asarray(hashes), models=np.asarray(list(vectors)), **arrays)

@@ -11,6 +11,9 @@ as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bas
 if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || useradd --system --home-dir "$dir" postgres
   chown -R postgres "$dir"
+  # the postgres user must be able to reach DIR: open the parents for traversal (mktemp -d makes them 0700)
+  d=$(dirname "$(readlink -f "$dir")")
+  while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 fi
 as_pg "'$bin/initdb' -D '$dir/data' -U matcher --auth=trust -E UTF8 >'$dir/initdb.log' 2>&1"
 as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off\" start >/dev/null"

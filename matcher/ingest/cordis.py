@@ -24,9 +24,10 @@ from matcher.text import project_text
 _HOSPITAL = re.compile(
     r"ziekenhuis|hospita|universitair medisch centrum|university medical cent|medisch centrum|"
     r"medical cent(er|re)|klinikum|\bklinik|clinic|h[oô]pital|ospedal|szpital|nemocnice|sairaala|sjukhus|"
-    r"sygehus|\bchu\b|centre hospitalier|\bumc\b|charit[eé]|policlinico|kórház|bolnica|spital\b", re.I)
+    r"sygehus|\bchu\b|centre hospitalier|\bumc\b|charit[eé]|policlinico|kórház|bolnica|spital\b|"
+    r"medisch spectrum|klinieken|\bkliniek\b|ziekenhuizen", re.IGNORECASE)
 _CARE = re.compile(r"zorggroep|thuiszorg|verpleeg|nursing home|care home|zorginstelling|woonzorg|"
-                   r"pflegeheim|elderly care", re.I)
+                   r"pflegeheim|elderly care|revalidatie|rehabilitation cent(er|re)", re.IGNORECASE)
 _KIND_BY_ACTIVITY = {"HES": "university", "REC": "research_institute", "PUB": "public_body", "OTH": "other"}
 Tick = Callable[[int], None]
 
