@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from api.deps import Unauthenticated
 from api.metrics import Metrics
-from api.routers import challenges, feedback, matching, organisations
+from api.routers import challenges, consortium, feedback, matching, organisations
+from api.schemas import ERROR_RESPONSES, NOT_BLANK
+from api.web import install as install_web
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 from matcher.service import open_matcher
@@ -29,6 +32,13 @@ _STATUS: list[tuple[type[MatcherError], int]] = [
 
 def status_of(exc: MatcherError) -> int:
     return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """Pydantic's message, in words for the not-blank pattern (its regex says little to a person)."""
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NOT_BLANK:
+        return "must not be empty or whitespace"
+    return str(error.get("msg", ""))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,8 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Partner matching for MedTech ecosystems: organisations, challenges, suggestions.")
     app.state.settings = settings
     app.state.metrics = Metrics()
-    for router in (organisations.router, challenges.router, matching.router, feedback.router):
-        app.include_router(router)
+    app.state.worker = uuid.uuid4().hex[:12]  # names this process in X-Matcher-Worker (several workers)
+    for router in (organisations.router, challenges.router, matching.router, feedback.router, consortium.router):
+        app.include_router(router, responses=ERROR_RESPONSES)
+    install_web(app)  # the web UI: pages, static files, an HTML 404 for browsers
     _install_handlers(app)
     _install_middleware(app, settings)
     _install_system_routes(app)
@@ -62,7 +74,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body"), "reason": e.get("msg", "")}
+        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body"), "reason": _reason(e)}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
@@ -81,6 +93,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
         start = time.perf_counter()
         response = await call_next(request)
+        response.headers["X-Matcher-Worker"] = app.state.worker
         route = request.scope.get("route")
         app.state.metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
                                   time.perf_counter() - start)
@@ -93,7 +106,7 @@ def _install_system_routes(app: FastAPI) -> None:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["system"])
+    @app.get("/ready", tags=["system"], responses={503: {"description": "Still loading the model or the index"}})
     def ready(request: Request) -> JSONResponse:
         """Readiness: the model and the index are loaded."""
         m = getattr(request.app.state, "matcher", None)

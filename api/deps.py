@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
+from api.schemas import MAX_ID
 from matcher.access import ANONYMOUS, Principal
 from matcher.config import Settings
 from matcher.engine import Matcher
@@ -76,3 +77,5 @@ CurrentUser = Annotated[Principal, Depends(require_key)]
 Reader = Annotated[Principal, Depends(reader)]
 StaffUser = Annotated[Principal, Depends(require_staff)]
 Writer = Annotated[Principal, Depends(require_writer)]
+OrgId = Annotated[int, Path(ge=1, le=MAX_ID, description="An organisation's id.")]
+ChallengeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A challenge's id.")]

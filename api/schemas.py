@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -14,6 +14,14 @@ Visibility = Literal["public", "members", "staff"]
 Confidentiality = Literal["public", "members", "staff", "owner"]
 Verdict = Literal["relevant", "not_relevant", "contacted", "partnered", "introduction"]
 MAX_TEXT = 20_000
+# Ids are database integers; a larger number is invalid input, not a crash. 2**53 - 1 rather than the
+# 64-bit limit: JSON clients (and schema validators) read numbers as doubles, exact only up to 2**53.
+MAX_ID = 2**53 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# In the schema too: a text must hold a character that is not whitespace in any of the regex flavours
+# involved (ECMA for JSON Schema, Rust in pydantic, Python's str.isspace in _not_blank).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+Code = Annotated[str, Field(max_length=16)]
 
 
 def _not_blank(v: str) -> str:
@@ -27,7 +35,7 @@ class Strict(BaseModel):
 
 
 class OrganisationCreate(Strict):
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, pattern=NOT_BLANK)
     kind: Kind
     sme: bool = False
     country: str = Field("", max_length=8)
@@ -60,24 +68,27 @@ class OrganisationCreate(Strict):
 
 
 class OrganisationUpdate(Strict):
-    """Fields to change; omitted fields keep their value."""
+    """Fields to change; omitted fields keep their value. ``null`` is refused, except for the TRL
+    bounds, where it clears the bound (so the schema shows these fields as non-nullable)."""
 
-    name: str | None = Field(None, min_length=1, max_length=300)
-    kind: Kind | None = None
-    sme: bool | None = None
-    country: str | None = Field(None, max_length=8)
-    nuts: str | None = Field(None, max_length=16)
-    city: str | None = Field(None, max_length=200)
-    website: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=MAX_TEXT)
-    capabilities: list[str] | None = Field(None, max_length=100)
-    offers: str | None = Field(None, max_length=MAX_TEXT)
-    seeks: str | None = Field(None, max_length=MAX_TEXT)
+    name: str = Field(None, min_length=1, max_length=300, pattern=NOT_BLANK)
+    kind: Kind = None  # type: ignore[assignment]
+    sme: bool = None  # type: ignore[assignment]
+    country: str = Field(None, max_length=8)
+    nuts: str = Field(None, max_length=16)
+    city: str = Field(None, max_length=200)
+    website: str = Field(None, max_length=500)
+    description: str = Field(None, max_length=MAX_TEXT)
+    capabilities: list[str] = Field(None, max_length=100)
+    offers: str = Field(None, max_length=MAX_TEXT)
+    seeks: str = Field(None, max_length=MAX_TEXT)
     trl_min: int | None = Field(None, ge=1, le=9)
     trl_max: int | None = Field(None, ge=1, le=9)
-    visibility: Visibility | None = None
-    contact: str | None = Field(None, max_length=2000)
-    notes: str | None = Field(None, max_length=MAX_TEXT)
+    visibility: Visibility = None  # type: ignore[assignment]
+    contact: str = Field(None, max_length=2000)
+    notes: str = Field(None, max_length=MAX_TEXT)
+
+    _name = field_validator("name")(_not_blank)
 
 
 class OrganisationPublic(BaseModel):
@@ -123,9 +134,9 @@ class OrganisationsPublic(BaseModel):
 
 
 class ChallengeCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=MAX_TEXT)
-    posed_by: int | None = Field(None, ge=1)
+    title: str = Field(min_length=1, max_length=300, pattern=NOT_BLANK)
+    description: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
+    posed_by: Id | None = None
     wanted_kinds: list[Kind] = Field(default_factory=list, max_length=len(KIND_VALUES))
     region: str = Field("", max_length=16)
     instrument: str = Field("", max_length=32)
@@ -136,13 +147,17 @@ class ChallengeCreate(Strict):
 
 
 class ChallengeUpdate(Strict):
-    title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
-    wanted_kinds: list[Kind] | None = Field(None, max_length=len(KIND_VALUES))
-    region: str | None = Field(None, max_length=16)
-    instrument: str | None = Field(None, max_length=32)
-    confidentiality: Confidentiality | None = None
-    status: Literal["open", "closed", "draft"] | None = None
+    """Fields to change; omitted fields keep their value, ``null`` is refused."""
+
+    title: str = Field(None, min_length=1, max_length=300, pattern=NOT_BLANK)
+    description: str = Field(None, min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
+    wanted_kinds: list[Kind] = Field(None, max_length=len(KIND_VALUES))
+    region: str = Field(None, max_length=16)
+    instrument: str = Field(None, max_length=32)
+    confidentiality: Confidentiality = None  # type: ignore[assignment]
+    status: Literal["open", "closed", "draft"] = None  # type: ignore[assignment]
+
+    _title = field_validator("title", "description")(_not_blank)
 
 
 class ChallengePublic(BaseModel):
@@ -170,21 +185,19 @@ class ChallengesPublic(BaseModel):
 
 class FiltersIn(Strict):
     kinds: list[Kind] = Field(default_factory=list, max_length=len(KIND_VALUES))
-    countries: list[str] = Field(default_factory=list, max_length=60)
-    nuts: list[str] = Field(default_factory=list, max_length=60)
+    countries: list[Code] = Field(default_factory=list, max_length=60)
+    nuts: list[Code] = Field(default_factory=list, max_length=60)
     sme: bool | None = None
-    exclude_ids: list[int] = Field(default_factory=list, max_length=1000)
+    exclude_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
     @field_validator("countries", "nuts")
     @classmethod
     def _codes(cls, v: list[str]) -> list[str]:
-        if any(len(c) > 16 for c in v):
-            raise ValueError("codes are at most 16 characters")
         return [c.strip().upper() for c in v if c.strip()]
 
 
 class SearchIn(Strict):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
     k: int = Field(10, ge=1, le=100)
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
@@ -216,9 +229,9 @@ class SuggestionsPublic(BaseModel):
 
 
 class FeedbackIn(Strict):
-    organisation_id: int = Field(ge=1)
+    organisation_id: Id
     verdict: Verdict
-    challenge_id: int | None = Field(None, ge=1)
+    challenge_id: Id | None = None
     query: str = Field("", max_length=MAX_TEXT)
     note: str = Field("", max_length=2000)
 
@@ -232,3 +245,32 @@ class ImportReport(BaseModel):
     imported: int
     ids: list[int]
     errors: list[dict[str, Any]]
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """An error: one sentence saying what is wrong."""
+
+    detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """Refused input: the fields and reasons, or one sentence for a rule that spans fields."""
+
+    detail: list[FieldError] | str
+
+
+# The error answers every route may give, so that the OpenAPI schema describes them (a 500 is a bug).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "A body that cannot be parsed (not UTF-8, broken multipart)"},
+    401: {"model": ErrorOut, "description": "No key, or an unknown or revoked key"},
+    403: {"model": ErrorOut, "description": "The key's role may not do this"},
+    404: {"model": ErrorOut, "description": "Not found, or not visible to this key"},
+    409: {"model": ErrorOut, "description": "Clashes with stored data"},
+    413: {"model": ErrorOut, "description": "Request body too large"},
+    422: {"model": ValidationErrorOut, "description": "Invalid input: field and reason"},
+}

@@ -38,6 +38,7 @@ class Catalogue:
     link_doc: np.ndarray
     link_org: np.ndarray
     org_start: np.ndarray
+    latest: np.ndarray | None = None  # (n_orgs,) date ordinal of the newest evidence, 0 when undated
 
     @classmethod
     def from_store(cls, store: Store, doc_ids: np.ndarray) -> Catalogue:
@@ -53,9 +54,20 @@ class Catalogue:
         link_doc, link_org = link_doc[order], link_org[order]
         org_start = np.searchsorted(link_org, np.arange(len(org_ids) + 1))
         col = lambda i: np.asarray([r[i] or "" for r in table], dtype=object)  # noqa: E731
+        date_orgs, days = store.evidence_dates()
+        latest = np.zeros(len(org_ids), dtype=np.int64)
+        pos = np.searchsorted(org_ids, date_orgs)
+        ok = pos < len(org_ids)
+        ok[ok] &= org_ids[pos[ok]] == date_orgs[ok]
+        np.maximum.at(latest, pos[ok], days[ok])
         return cls(doc_ids=doc_ids, org_ids=org_ids, kinds=col(1), countries=col(2), nuts=col(3),
                    sme=np.asarray([bool(r[4]) for r in table], dtype=bool), visibility=col(5),
-                   link_doc=link_doc, link_org=link_org, org_start=org_start)
+                   link_doc=link_doc, link_org=link_org, org_start=org_start, latest=latest)
+
+    @property
+    def activity(self) -> np.ndarray:
+        """(n_orgs,) number of evidence pieces of each organisation."""
+        return np.bincount(self.link_org, minlength=self.n_orgs)
 
     @property
     def n_orgs(self) -> int:

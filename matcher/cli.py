@@ -20,7 +20,7 @@ from rich.table import Table
 
 from matcher.config import Settings, get_settings
 from matcher.domain import Filters, Suggestion, parse_kind
-from matcher.errors import MatcherError
+from matcher.errors import InvalidInput, MatcherError
 
 app = typer.Typer(help="Partner matching for MedTech ecosystems.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -94,7 +94,8 @@ def print_suggestions(suggestions: list[Suggestion], as_json: bool) -> None:
 
 
 @import_app.command("cordis")
-def import_cordis_cmd(folder: Annotated[Path, typer.Argument(help="Folder with projects.csv.gz and participants.csv.gz.")],
+def import_cordis_cmd(folder: Annotated[Path, typer.Argument(
+                          help="Folder with projects.csv.gz and participants.csv.gz.")],
                       as_json: JsonOpt = False) -> None:
     """Import a CORDIS export (idempotent: importing twice changes nothing)."""
     from matcher.ingest.cordis import CordisData, import_cordis
@@ -216,7 +217,7 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
              task: Annotated[str, typer.Option(help="cold (text only) or seeded (coordinator given).")] = "cold",
              min_partners: Annotated[int, typer.Option(min=1, help="Minimum partners of a query project.")] = 3,
              methods: Annotated[str, typer.Option(help="Comma-separated methods to compare.")] = ",".join(
-                 ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "matcher")),
+                 ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")),
              out_dir: Annotated[Path | None, typer.Option("--out", help="Write JSON, Markdown and a PNG plot here.")
                                 ] = None,
              as_json: JsonOpt = False) -> None:
@@ -224,14 +225,22 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
     from matcher import evaluate, report
     from matcher.embed import load_encoder
     from matcher.ingest.cordis import CordisData
+    from matcher.rank import load_default
     from matcher.store import Store
 
     settings = get_settings()
     cat = CordisData.read(catalogue)
     split = evaluate.Split.make(cat, CordisData.read(queries) if queries else None, split_date)
     cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
+    encoder = load_encoder(settings.model)
     with progress_bar() as start:
-        ev = evaluate.prepare(split, load_encoder(settings.model), cache, min_partners, progress=start)
+        ev = evaluate.prepare(split, encoder, cache, min_partners, progress=start)
+    ev.ranker = load_default(settings.ranker, encoder.model_id)
+    trained_before = getattr(ev.ranker, "card_", {}).get("training", {}).get("trained_before", "")
+    first_query = min((p["start_date"] for p in split.queries.projects.values()), default="")
+    if ev.ranker is not None and trained_before > first_query:
+        raise InvalidInput(f"the ranker was trained on projects up to {trained_before}, later than the first "
+                           f"query ({first_query}): set MATCHER_RANKER=off or retrain with an earlier --split-date")
     result = evaluate.run(ev, task, [m.strip() for m in methods.split(",") if m.strip()])
     result.update({"split_date": split_date, "catalogue": str(catalogue), "query_folder": str(queries or catalogue)})
     if out_dir:
@@ -240,6 +249,44 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
         typer.echo(json.dumps({k: v for k, v in result.items()}, default=float))
     else:
         out.print(report.table(result))
+
+
+@app.command("train-ranker")
+def train_ranker_cmd(
+        catalogue: Annotated[Path, typer.Option(help="CORDIS folder whose history trains the ranker.")],
+        split_date: Annotated[str, typer.Option(help="Train on projects before this date (YYYY-MM-DD) and "
+                                                     "judge on the projects from it on.")] = "2024-04-01",
+        train_from: Annotated[str, typer.Option(help="Comma-separated starts of training-query periods; each "
+                                                     "period runs to --split-date, its catalogue is what came "
+                                                     "before.")] = "2022-10-01,2023-04-01",
+        model: Annotated[str, typer.Option(help="gbt (gradient-boosted trees) or logreg.")] = "gbt",
+        out_dir: Annotated[Path | None, typer.Option("--out", help="Folder to save the ranker and its card "
+                                                               "(default: models/ranker).")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Train the learned ranker on real consortia and judge it against the unlearned fusion."""
+    from matcher.embed import load_encoder
+    from matcher.ingest.cordis import CordisData
+    from matcher.rank import DEFAULT_DIR
+    from matcher.store import Store
+    from matcher.train import train_and_judge
+
+    settings = get_settings()
+    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
+    with progress_bar() as start:
+        ranker, card = train_and_judge(CordisData.read(catalogue), split_date,
+                                       [s.strip() for s in train_from.split(",") if s.strip()],
+                                       load_encoder(settings.model), cache, model, progress=start)
+    card["training"]["source"] = str(catalogue)
+    folder = out_dir or DEFAULT_DIR
+    ranker.save(folder, card)
+    if as_json:
+        typer.echo(json.dumps({"folder": str(folder), **card}))
+        return
+    for task, methods in card["evaluation"]["figures"].items():
+        for name, v in methods.items():
+            typer.echo(f"{task:7s} {name:8s} " + "  ".join(f"{k} {x:.3f}" for k, x in v.items()))
+    used = [t for t, won in card["use_by_default"].items() if won]
+    typer.echo(f"saved to {folder}; used by default for: {', '.join(used) or 'no task'}")
 
 
 @keys_app.command("create")
@@ -298,3 +345,68 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---- consortium builder (issue 6) -----------------------------------------------------------
+@app.command("consortium")
+def consortium_cmd(
+        instrument: Annotated[str, typer.Option(help="Funding instrument id: horizon-ria, horizon-ia, horizon-csa, "
+                                                     "eic-pathfinder, eurostars, mit-rd or care-pilot.")],
+        text: Annotated[Path, typer.Option(help="File with the call or challenge text.")],
+        fixed: Annotated[list[int] | None, typer.Option(
+            help="Organisation id always in the team; the first one leads (repeatable).")] = None,
+        size: Annotated[int | None, typer.Option(help="Team size including fixed members "
+                                                      "(default: the instrument's default).")] = None,
+        exclude: ExcludeOpt = None,
+        swap: Annotated[list[int] | None, typer.Option(
+            help="Replace this member by the next-best candidate and re-check (repeatable, in order).")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Propose a team that covers the call's aspects and passes the instrument's rules."""
+    from matcher.consortium import build_consortium
+    from matcher.errors import NotFound
+    from matcher.rules import load_instrument
+
+    if not text.is_file():
+        raise NotFound(f"{text} does not exist")
+    ins = load_instrument(instrument)
+    c = build_consortium(_open(), text.read_text(encoding="utf-8"), ins, fixed or [], size, exclude or [],
+                         swaps=swap or [])
+    if as_json:
+        typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+        return
+    table = Table("id", "organisation", "kind", "country", "role")
+    for m in c.members:
+        table.add_row(str(m.organisation.id), m.organisation.name, m.organisation.kind, m.organisation.country, m.role)
+    out.print(table)
+    for r in c.rules:
+        out.print(f"{'[green]pass[/green]' if r.passed else '[red]FAIL[/red]'} {r.rule}: {r.message}", highlight=False)
+    out.print(f"uncovered aspects: {len(c.uncovered)}  eligible: {c.eligible}")
+
+
+@app.command("eval-consortium")
+def eval_consortium_cmd(
+        catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as the catalogue.")],
+        split_date: Annotated[str, typer.Option(help="Query projects start on or after this date (YYYY-MM-DD).")],
+        min_partners: Annotated[int, typer.Option(min=1, help="Minimum partners of a query project.")] = 3,
+        out_dir: Annotated[Path | None, typer.Option("--out", help="Write consortium.json and consortium.md here.")
+                           ] = None,
+        as_json: JsonOpt = False) -> None:
+    """Build consortia for real query projects (coordinator fixed) and compare with the plain top-k."""
+    from matcher import consortium_eval, evaluate
+    from matcher.embed import load_encoder
+    from matcher.ingest.cordis import CordisData
+    from matcher.store import Store
+
+    settings = get_settings()
+    split = evaluate.Split.make(CordisData.read(catalogue), None, split_date)
+    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
+    with progress_bar() as start:
+        ev = evaluate.prepare(split, load_encoder(settings.model), cache, min_partners, progress=start)
+        result = consortium_eval.evaluate_consortia(ev, split, cache, progress=start)
+    result.update({"catalogue": str(catalogue), "split_date": split_date, "model": settings.model})
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "consortium.json").write_text(json.dumps(result, indent=1, default=float))
+        (out_dir / "consortium.md").write_text(consortium_eval.markdown(result))
+    summary = {k: v for k, v in result.items() if k != "per_query"}
+    typer.echo(json.dumps(summary, default=float) if as_json else consortium_eval.markdown(result))

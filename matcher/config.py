@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: SQLite file under ``home``
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"
+    ranker: str = "auto"  # auto (the shipped ranker if it won on the development split), off, or a folder
     host: str = "127.0.0.1"
     port: int = 8000
     public_search: bool = False  # anonymous, read-only search over public profiles
@@ -37,8 +38,8 @@ class Settings(BaseSettings):
     @field_validator("index_kind")
     @classmethod
     def _known_kind(cls, v: str) -> str:
-        if v not in ("auto", "flat", "hnsw"):
-            raise ValueError("index_kind must be auto, flat or hnsw")
+        if v not in ("auto", "flat", "ivf", "hnsw"):
+            raise ValueError("index_kind must be auto, flat, ivf or hnsw")
         return v
 
     @property

@@ -8,22 +8,26 @@ grows until ``k`` organisations are found or the catalogue is exhausted.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from matcher import fuse
+from matcher import features, fuse
 from matcher.catalogue import Catalogue
 from matcher.domain import Filters, Organisation, Suggestion
 from matcher.embed import Encoder, Progress
 from matcher.errors import IndexMismatch, InvalidInput
-from matcher.explain import explain_many
+from matcher.explain import explain_many, reasons
+from matcher.graph import CollaborationGraph, Ties
 from matcher.index import VectorIndex, choose_kind
 from matcher.lexical import LexicalIndex
+from matcher.rank import Ranker
 from matcher.store import Store
 from matcher.text import clean_query
 
@@ -42,6 +46,8 @@ class RankingConfig:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     shift: float = 0.0  # zsum: fused z-scores below this do not count as evidence
+    rerank: bool = True  # use the learned ranker when one is loaded (Matcher.ranker_)
+    candidates: int = 200  # organisations the ranker re-orders
 
 
 @dataclass
@@ -52,6 +58,8 @@ class Query:
     k: int = 10
     filters: Filters = field(default_factory=Filters)
     visible: tuple[str, ...] | None = None  # organisation visibility levels the caller may see
+    seed: int | None = None  # the organisation asking ("who else?"): its ties become features
+    verdicts: dict[int, str] = field(default_factory=dict)  # users' feedback on this query, by organisation id
 
 
 class Matcher:
@@ -68,6 +76,8 @@ class Matcher:
         self.index_: VectorIndex | None = None
         self.lexical_: LexicalIndex | None = None
         self.catalogue_: Catalogue | None = None
+        self.graph_: CollaborationGraph | None = None
+        self.ranker_: Ranker | None = None  # set by the caller (service or evaluation) when one is used
         self._lock = threading.RLock()  # one query or sync at a time: they swap whole indexes
 
     # ---- keeping in step with the store ------------------------------------------------
@@ -93,6 +103,7 @@ class Matcher:
             self.lexical_ = LexicalIndex().fit(ids, [texts[i][1] for i in ids])
         assert self.lexical_ is not None
         self.catalogue_ = Catalogue.from_store(self.store, self.lexical_.ids_)
+        self.graph_ = CollaborationGraph.from_store(self.store, self.catalogue_.org_ids)
         self.change_no_ = current
         if self.index_dir is not None and (changes is None or changes):
             self._save(current)
@@ -151,7 +162,12 @@ class Matcher:
 
     def _save(self, current: int) -> None:
         assert self.index_ is not None and self.index_dir is not None
-        self.index_.save(self.index_dir, {**self._expect(), "change_no": current})
+        try:
+            self.index_.save(self.index_dir, {**self._expect(), "change_no": current})
+        except OSError as exc:
+            # Several workers share the folder and may swap it in at the same moment; the loser's copy
+            # is simply not saved. The saved index is a cache: the next start catches up or rebuilds.
+            log.warning("vector index not saved: %s", exc)
 
     # ---- queries ------------------------------------------------------------------------
     def search(self, query: Query) -> list[Suggestion]:
@@ -175,6 +191,41 @@ class Matcher:
         Without ``explain`` the suggestions carry no explanation and no organisation
         record beyond its id, which is all a ranking metric needs.
         """
+        cat = self.catalogue_
+        assert cat is not None
+        fused, dense, lexical, org_scores, counts = self.retrieve(query, qvec)
+        ranked = self._rerank(query, fused, dense, lexical, org_scores)
+        top = ranked[0] if ranked is not None else _top_k(org_scores, query.k + len(query.verdicts))
+        if query.verdicts:
+            top, ranked = self._apply_verdicts(query, top, ranked, org_scores)
+        top = top[:query.k]
+        if not explain:
+            return [Suggestion(Organisation(name="", id=int(cat.org_ids[p])), r, float(org_scores[p]), {}, {})
+                    for r, p in enumerate(top, 1)]
+        orgs = self.store.get_organisations(cat.org_ids[top].tolist())
+        wanted, comps = [], []
+        for pos in top:
+            docs = cat.org_docs(int(pos))
+            best_docs = docs[np.argsort(-fused[docs], kind="stable")][:2]
+            best_docs = best_docs[np.isfinite(fused[best_docs])]
+            wanted.append((int(cat.org_ids[pos]), cat.doc_ids[best_docs].tolist(), fused[best_docs].tolist()))
+            comps.append({"fused": float(org_scores[pos]), "dense": _best(dense, docs),
+                          "lexical": _best(lexical, docs), "evidence_hits": float(counts[pos])})
+        expls = explain_many(self.store, query.text, wanted)
+        for (org_id, _t, _s), e in zip(wanted, expls):
+            if org_id in query.verdicts:
+                e["feedback"] = query.verdicts[org_id]
+        if ranked is not None:
+            self._add_reasons(query, ranked, comps, expls)
+        score_key = "ranker" if ranked is not None else "fused"
+        out = [Suggestion(orgs[w[0]], rank, c[score_key], c, e)
+               for rank, (w, c, e) in enumerate(zip(wanted, comps, expls), 1)]
+        return out
+
+    def retrieve(self, query: Query, qvec: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The unlearned stages: per-document (fused, dense, lexical) scores, then per organisation
+        the aggregated score (``-inf`` when filtered out or not retrieved) and retrieved evidence count."""
         cat, lex = self.catalogue_, self.lexical_
         assert cat is not None and lex is not None and self.index_ is not None
         org_ok = cat.allowed_orgs(query.filters, query.visible)
@@ -189,25 +240,72 @@ class Matcher:
             org_scores[~org_ok] = -np.inf
             found = int(np.isfinite(org_scores).sum())
             if found >= query.k or depth >= n_ok:
-                break
+                return fused, dense, lexical, org_scores, counts
             depth *= 4
-        top = _top_k(org_scores, query.k)
-        if not explain:
-            return [Suggestion(Organisation(name="", id=int(cat.org_ids[p])), r, float(org_scores[p]), {}, {})
-                    for r, p in enumerate(top, 1)]
-        orgs = self.store.get_organisations(cat.org_ids[top].tolist())
-        wanted, comps = [], []
-        for pos in top:
-            docs = cat.org_docs(int(pos))
-            best_docs = docs[np.argsort(-fused[docs], kind="stable")][:2]
-            best_docs = best_docs[np.isfinite(fused[best_docs])]
-            wanted.append((int(cat.org_ids[pos]), cat.doc_ids[best_docs].tolist(), fused[best_docs].tolist()))
-            comps.append({"fused": float(org_scores[pos]), "dense": _best(dense, docs),
-                          "lexical": _best(lexical, docs), "evidence_hits": float(counts[pos])})
-        expls = explain_many(self.store, query.text, wanted)
-        out = [Suggestion(orgs[w[0]], rank, c["fused"], c, e)
-               for rank, (w, c, e) in enumerate(zip(wanted, comps, expls), 1)]
-        return out
+
+    def _rerank(self, query: Query, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
+                org_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(positions, ranker scores, feature rows) best first, or None when no ranker is in use."""
+        if self.ranker_ is None or not self.config.rerank:
+            return None
+        if ("seeded" if query.seed is not None else "cold") not in self.ranker_.tasks_:
+            return None
+        cat = self.catalogue_
+        assert cat is not None
+        cands, ties, seed = self.candidates(query, org_scores)
+        if len(cands) == 0:
+            return cands, np.zeros(0), np.zeros((0, len(features.FEATURES)))
+        x = features.candidate_matrix(cat, features.DocScores(fused, dense, lexical), org_scores, cands, ties, seed)
+        scores = self.ranker_.score(x)
+        order = np.lexsort((-_finite_or(org_scores[cands]), -scores))
+        return cands[order], scores[order], x[order]
+
+    def _apply_verdicts(self, query: Query, top: np.ndarray, ranked: tuple[np.ndarray, ...] | None,
+                        org_scores: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Feedback on this query moves organisations: judged relevant up, not relevant down."""
+        cat = self.catalogue_
+        assert cat is not None
+        pos = cat.org_index([int(i) for i, v in query.verdicts.items() if v != "not_relevant"])
+        neg = cat.org_index([int(i) for i, v in query.verdicts.items() if v == "not_relevant"])
+        pos = pos[np.isfinite(org_scores[pos])]  # filtered out or not visible stays out
+        new = fuse.apply_verdicts(top, pos, neg)
+        if ranked is not None:  # keep scores and feature rows aligned with the new order
+            index = {int(p): i for i, p in enumerate(ranked[0])}
+            rows = [index.get(int(p), -1) for p in new]
+            x = np.vstack([ranked[2][r] if r >= 0 else ranked[2].mean(axis=0) for r in rows]) if rows else ranked[2]
+            ranked = (new, np.asarray([ranked[1][r] if r >= 0 else 0.0 for r in rows]), x)
+        return new, ranked
+
+    def _add_reasons(self, query: Query, ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     comps: list[dict[str, float]], expls: list[dict[str, Any]]) -> None:
+        """The learned score in the components, and the features that weighed most, in words."""
+        assert self.ranker_ is not None and self.catalogue_ is not None
+        n = len(comps)
+        rows = ranked[2][:n]
+        contrib = self.ranker_.contributions(rows, np.median(ranked[2], axis=0))
+        seed_name = ""
+        if query.seed is not None:
+            seed_name = self.store.get_organisations([query.seed]).get(query.seed, Organisation("")).name
+        latest = self.catalogue_.latest
+        ref_year = dt.date.fromordinal(int(latest.max())).year if latest is not None and latest.max() > 0 else 0
+        for c, e, score, row, con in zip(comps, expls, ranked[1][:n], rows, contrib):
+            c["ranker"] = float(score)
+            e["reasons"] = reasons(features.FEATURES, row.tolist(), con.tolist(), seed_name, ref_year)
+
+    def candidates(self, query: Query, org_scores: np.ndarray) -> tuple[np.ndarray, Ties | None, int | None]:
+        """Candidate positions for the ranker: the best by fused score, plus the seed's allowed partners."""
+        cat = self.catalogue_
+        assert cat is not None
+        cands = _top_k(org_scores, max(self.config.candidates, query.k))
+        seed = ties = None
+        if query.seed is not None and self.graph_ is not None:
+            pos = cat.org_index([query.seed])
+            if len(pos):
+                seed = int(pos[0])
+                ties = self.graph_.ties(seed)
+                partners = np.flatnonzero((ties.shared > 0) & np.isfinite(org_scores))
+                cands = np.union1d(cands, partners)
+        return cands, ties, seed
 
     def _doc_scores(self, qvec: np.ndarray, lex_all: np.ndarray, doc_ok: np.ndarray, n_ok: int,
                     depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,6 +360,10 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
         part = np.argpartition(-scores[finite], k - 1)[:k]
         finite = finite[part]
     return finite[np.lexsort((finite, -scores[finite]))]
+
+
+def _finite_or(x: np.ndarray, floor: float = -1e9) -> np.ndarray:
+    return np.where(np.isfinite(x), x, floor)
 
 
 def _best(scores: np.ndarray, docs: np.ndarray) -> float:

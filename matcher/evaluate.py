@@ -25,11 +25,12 @@ from matcher.embed import Encoder
 from matcher.engine import Matcher, Query, RankingConfig
 from matcher.errors import InvalidInput
 from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.rank import Ranker
 from matcher.store import Store
 from matcher.vectorcache import cached_query_vectors, seed_vectors
 
 DEPTH = 100
-METHODS = ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "matcher")
+METHODS = ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")
 TASKS = ("cold", "seeded")
 Step = Callable[[str, int], Callable[[int], None] | None]
 
@@ -98,6 +99,7 @@ class Evaluation:
     query_vectors: np.ndarray
     kinds: dict[int, str] = field(default_factory=dict)
     evidence_count: dict[int, int] = field(default_factory=dict)
+    ranker: Ranker | None = None  # the production default's ranker, when it uses one
 
     def rankings(self, method: str, task: str, config: RankingConfig | None = None) -> list[list[int]]:
         """Top-``DEPTH`` organisation ids per query for ``method``."""
@@ -105,12 +107,15 @@ class Evaluation:
         if method in ("random", "popularity", "tfidf"):
             return self._baseline(method, seeds)
         cfg = config or {"bm25": RankingConfig(fusion="bm25"), "dense": RankingConfig(fusion="dense"),
-                         "hybrid": RankingConfig(fusion="rrf"), "matcher": RankingConfig()}[method]
+                         "hybrid": RankingConfig(fusion="rrf"), "fusion": RankingConfig(rerank=False),
+                         "matcher": RankingConfig()}[method]
         self.matcher.config = cfg
+        self.matcher.ranker_ = self.ranker if method == "matcher" else None
         out = []
         for q, qv, seed in zip(self.queries, self.query_vectors, seeds):
-            query = Query(q.text, DEPTH, Filters(exclude_ids=[seed] if seed else []))
+            query = Query(q.text, DEPTH, Filters(exclude_ids=[seed] if seed else []), seed=seed)
             out.append([s.organisation.id or 0 for s in self.matcher.rank_with_vector(query, qv, explain=False)])
+        self.matcher.ranker_ = self.ranker
         return out
 
     def _baseline(self, method: str, seeds: list[int | None]) -> list[list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,3 +54,56 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[int, Sequence[
                           "sentence": sentence, "terms": terms, "score": round(float(score), 6)})
         out.append({"evidence": items, "terms": list(dict.fromkeys(all_terms))})
     return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def reasons(names: Sequence[str], row: Sequence[float], contributions: Sequence[float], seed_name: str = "",
+            ref_year: int = 0, top: int = 3) -> list[str]:
+    """The features that raised a candidate's learned score most, in words, strongest first.
+
+    Args:
+        names: feature names (:data:`matcher.features.FEATURES`).
+        row: the candidate's feature values; contributions: how much each raised its score.
+        seed_name: the organisation asking, for ties ("worked with ... before").
+        ref_year: the catalogue's newest year, to turn "years since" into a year.
+
+    >>> reasons(["seed_shared_log", "activity_log"], [math.log1p(2), math.log1p(14)], [0.2, 0.1], "Radboudumc")
+    ['worked with Radboudumc in 2 projects', 'active: 14 projects in the catalogue']
+    """
+    value = dict(zip(names, row))
+    out: list[str] = []
+    for i in sorted(range(len(names)), key=lambda j: -contributions[j]):
+        if contributions[i] <= 1e-4 or len(out) >= top:
+            break
+        text = _reason(names[i], value, seed_name, ref_year)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _reason(name: str, value: dict[str, float], seed: str, ref_year: int) -> str:
+    v = value[name]
+    if name == "seed_shared_log" and v > 0:
+        return f"worked with {seed or 'you'} in {_plural(round(math.expm1(v)), 'project')}"
+    if name == "seed_two_hop" and v > 0:
+        return f"a partner of {seed or 'your'}'s partners" if seed else "a partner of your partners"
+    if name == "seed_same_country" and v > 0:
+        return f"in the same country as {seed or 'you'}"
+    if name == "activity_log":
+        return f"active: {_plural(round(math.expm1(v)), 'project')} in the catalogue"
+    if name == "years_since_latest" and ref_year and v < 10:
+        return f"recent: latest evidence from {ref_year - round(v)}"
+    if name == "hits_top" and v > 0:
+        return f"{_plural(round(math.expm1(v)), 'piece')} of evidence among the best matches"
+    if name in ("dense_best", "dense_mean3"):
+        return "close in meaning to the request"
+    if name == "lexical_best_log" and v > 0:
+        return "shares key terms with the request"
+    if name.startswith("kind_") and v > 0:
+        return f"{name[5:].replace('_', ' ')}s often join such consortia"
+    if name in ("fused", "fused_rank_log"):
+        return "strong text match"
+    return ""

@@ -67,3 +67,20 @@ def aggregate(doc_scores: np.ndarray, link_doc: np.ndarray, link_org: np.ndarray
     present = counts > 0
     out[present] = sums[present]
     return out, counts
+
+
+def apply_verdicts(order: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """A ranking with users' verdicts on this very query applied: organisations marked relevant
+    (or contacted, partnered) first, those marked not relevant last; the rest keep their order.
+
+    Args:
+        order: (n,) positions, best first. positive, negative: positions with a verdict; a
+            positive one missing from ``order`` is put in front (it was judged, so it is wanted).
+
+    >>> apply_verdicts(np.array([5, 3, 9, 1]), np.array([1]), np.array([3])).tolist()
+    [1, 5, 9, 3]
+    """
+    pos = positive[~np.isin(positive, negative)]
+    rest = order[~np.isin(order, pos)]
+    neg_mask = np.isin(rest, negative)
+    return np.concatenate([pos, rest[~neg_mask], rest[neg_mask]]).astype(order.dtype)

@@ -79,3 +79,13 @@ def list_feedback(store: Store, verdict: str | None = None, limit: int = 200) ->
     for r in rows:
         r["created_at"] = r["created_at"].isoformat()
     return rows
+
+
+def verdicts_for(store: Store, challenge_id: int | None = None, query: str = "") -> dict[int, str]:
+    """The newest verdict per organisation given on this challenge (or, without one, this exact
+    query text); introduction requests count as interest. Used to re-rank the same question."""
+    cond = (t.feedback.c.challenge_id == challenge_id if challenge_id is not None
+            else (t.feedback.c.query == query.strip()) & t.feedback.c.challenge_id.is_(None))
+    q = select(t.feedback.c.organisation_id, t.feedback.c.verdict).where(cond).order_by(t.feedback.c.id)
+    with store.engine.connect() as conn:
+        return {int(o): str(v) for o, v in conn.execute(q)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from matcher.domain import Filters, Organisation, Suggestion
 from matcher.engine import Matcher, Query
+from matcher.keys import verdicts_for
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text
 
@@ -21,7 +22,7 @@ def challenge_query(matcher: Matcher, challenge_id: int, k: int = 10, filters: F
         f.kinds = list(ch.wanted_kinds)
     if ch.posed_by is not None:
         f.exclude_ids = [*f.exclude_ids, ch.posed_by]
-    return Query(ch.query_text, k, f)
+    return Query(ch.query_text, k, f, seed=ch.posed_by, verdicts=verdicts_for(matcher.store, challenge_id))
 
 
 def suggest_for_challenge(matcher: Matcher, challenge_id: int, k: int = 10,
@@ -49,7 +50,7 @@ def partners_query(matcher: Matcher, org_id: int, k: int = 10, exclude_past_part
     if exclude_past_partners:
         exclude.extend(matcher.store.partners_of(org_id))
     f.exclude_ids = [*f.exclude_ids, *exclude]
-    return Query(profile_text(matcher, org), k, f)
+    return Query(profile_text(matcher, org), k, f, seed=org_id)
 
 
 def partners_for(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partners: bool = False,

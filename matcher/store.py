@@ -290,6 +290,23 @@ class Store:
         arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
         return arr[:, 0], arr[:, 1]
 
+    def evidence_dates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arrays (organisation_id, date as a proleptic ordinal, 0 when undated) of every evidence row."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.evidence.c.organisation_id, t.evidence.c.date)).all()
+        orgs = np.asarray([r[0] for r in rows], dtype=np.int64)
+        days = np.asarray([r[1].toordinal() if r[1] else 0 for r in rows], dtype=np.int64)
+        return orgs, days
+
+    def membership_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays (project_id, organisation_id, project start year or 0) of every membership."""
+        q = (select(t.memberships.c.project_id, t.memberships.c.organisation_id, t.projects.c.start_date)
+             .join(t.projects, t.projects.c.id == t.memberships.c.project_id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return (np.asarray([r[0] for r in rows], dtype=np.int64), np.asarray([r[1] for r in rows], dtype=np.int64),
+                np.asarray([r[2].year if r[2] else 0 for r in rows], dtype=np.int64))
+
     def texts(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
         """{text_id: (text_hash, text)} for ``ids`` (all texts when None)."""
         q = select(t.texts.c.id, t.texts.c.text_hash, t.texts.c.text)

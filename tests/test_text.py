@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from matcher.errors import InvalidInput
 from matcher.explain import best_sentence
 from matcher.ingest.cordis import org_kind
 from matcher.text import clean_query, sentences, tokens
-from matcher.errors import InvalidInput
 
 
 def test_tokens_keep_acronyms_and_split_hyphens() -> None:

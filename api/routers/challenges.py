@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import MatcherDep, Reader, StoreDep, Writer
+from api.deps import ChallengeId, MatcherDep, Reader, StoreDep, Writer
 from api.schemas import ChallengeCreate, ChallengePublic, ChallengesPublic, ChallengeUpdate, SuggestionsPublic
 from matcher import access
 from matcher.access import Principal
@@ -51,12 +51,13 @@ def create_challenge(body: ChallengeCreate, store: StoreDep, p: Writer) -> Chall
 
 
 @router.get("/{challenge_id}", response_model=ChallengePublic)
-def get_challenge(challenge_id: int, store: StoreDep, p: Reader) -> ChallengePublic:
+def get_challenge(challenge_id: ChallengeId, store: StoreDep, p: Reader) -> ChallengePublic:
     return ChallengePublic.of(visible_challenge(store, p, challenge_id))
 
 
 @router.patch("/{challenge_id}", response_model=ChallengePublic)
-def update_challenge(challenge_id: int, body: ChallengeUpdate, store: StoreDep, p: Writer) -> ChallengePublic:
+def update_challenge(challenge_id: ChallengeId, body: ChallengeUpdate, store: StoreDep, p: Writer
+                     ) -> ChallengePublic:
     ch = visible_challenge(store, p, challenge_id)
     if not access.can_edit_challenge(p, ch):
         raise Forbidden("only staff or the posing organisation may edit this challenge")
@@ -69,7 +70,7 @@ def update_challenge(challenge_id: int, body: ChallengeUpdate, store: StoreDep, 
 
 
 @router.delete("/{challenge_id}", status_code=204)
-def delete_challenge(challenge_id: int, store: StoreDep, p: Writer) -> Response:
+def delete_challenge(challenge_id: ChallengeId, store: StoreDep, p: Writer) -> Response:
     ch = visible_challenge(store, p, challenge_id)
     if not access.can_edit_challenge(p, ch):
         raise Forbidden("only staff or the posing organisation may delete this challenge")
@@ -78,7 +79,7 @@ def delete_challenge(challenge_id: int, store: StoreDep, p: Writer) -> Response:
 
 
 @router.get("/{challenge_id}/suggestions", response_model=SuggestionsPublic)
-def suggestions(challenge_id: int, matcher: MatcherDep, p: Reader,
+def suggestions(challenge_id: ChallengeId, matcher: MatcherDep, p: Reader,
                 k: Annotated[int, Query(ge=1, le=100)] = 10) -> SuggestionsPublic:
     visible_challenge(matcher.store, p, challenge_id)
     query = challenge_query(matcher, challenge_id, k)

@@ -8,9 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from api.deps import MatcherDep, Reader, StaffUser, StoreDep, Writer
-from api.schemas import (ImportReport, OrganisationCreate, OrganisationPublic, OrganisationsPublic,
-                         OrganisationStaff, OrganisationUpdate, SuggestionsPublic)
+from api.deps import MatcherDep, OrgId, Reader, StaffUser, StoreDep, Writer
+from api.schemas import (
+    ImportReport,
+    OrganisationCreate,
+    OrganisationPublic,
+    OrganisationsPublic,
+    OrganisationStaff,
+    OrganisationUpdate,
+    SuggestionsPublic,
+)
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import Organisation
@@ -54,12 +61,12 @@ def create_organisation(body: OrganisationCreate, store: StoreDep, _p: StaffUser
 
 
 @router.get("/{org_id}", response_model=OrganisationPublic | OrganisationStaff)
-def get_organisation(org_id: int, store: StoreDep, p: Reader) -> OrganisationPublic | OrganisationStaff:
+def get_organisation(org_id: OrgId, store: StoreDep, p: Reader) -> OrganisationPublic | OrganisationStaff:
     return _view(p, visible_organisation(store, p, org_id))
 
 
 @router.patch("/{org_id}", response_model=OrganisationPublic | OrganisationStaff)
-def update_organisation(org_id: int, body: OrganisationUpdate, store: StoreDep, p: Writer
+def update_organisation(org_id: OrgId, body: OrganisationUpdate, store: StoreDep, p: Writer
                         ) -> OrganisationPublic | OrganisationStaff:
     org = visible_organisation(store, p, org_id)
     if not access.can_edit_organisation(p, org_id):
@@ -78,7 +85,7 @@ def update_organisation(org_id: int, body: OrganisationUpdate, store: StoreDep, 
 
 
 @router.delete("/{org_id}", status_code=204)
-def delete_organisation(org_id: int, store: StoreDep, _p: StaffUser) -> Response:
+def delete_organisation(org_id: OrgId, store: StoreDep, _p: StaffUser) -> Response:
     store.delete_organisation(org_id)
     return Response(status_code=204)
 
@@ -99,7 +106,7 @@ async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser)
 
 
 @router.get("/{org_id}/partners", response_model=SuggestionsPublic)
-def partners(org_id: int, matcher: MatcherDep, p: Reader, k: Annotated[int, Query(ge=1, le=100)] = 10,
+def partners(org_id: OrgId, matcher: MatcherDep, p: Reader, k: Annotated[int, Query(ge=1, le=100)] = 10,
              exclude_past_partners: bool = False) -> SuggestionsPublic:
     visible_organisation(matcher.store, p, org_id)
     query = partners_query(matcher, org_id, k, exclude_past_partners)

@@ -131,3 +131,26 @@ def test_partners_and_suggestions(world: World) -> None:
     assert len(ids) == 5 and world.org_b not in ids
     r = c.get(f"/v1/challenges/{world.challenges['public']}/suggestions", headers=world.h("viewer"))
     assert r.status_code == 200 and world.org_a not in [s["organisation"]["id"] for s in r.json()["data"]]
+
+
+def test_defects_found_by_schemathesis_stay_fixed(world: World) -> None:
+    """Each was a 500 or a response the schema did not describe."""
+    c, h = world.client, world.h("staff")
+    r = c.post("/v1/search", headers=h, json={"text": " \t\u00a0"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"field": "text", "reason": "must not be empty or whitespace"}]
+    huge = 2**70  # larger than any database integer: was a 500 (OverflowError in the driver)
+    for r in (c.patch(f"/v1/organisations/{huge}", headers=h, json={}),
+              c.patch(f"/v1/challenges/{huge}", headers=h, json={}),
+              c.get(f"/v1/organisations/{huge}", headers=h),
+              c.post("/v1/feedback", headers=h, json={"organisation_id": huge, "verdict": "relevant"}),
+              c.post("/v1/search", headers=h, json={"text": "x", "filters": {"exclude_ids": [huge]}})):
+        assert r.status_code == 422, r.text
+    r = c.patch(f"/v1/organisations/{world.org_b}", headers=h, json={"city": None})  # null is not a city
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "city"
+    r = c.post("/v1/search", headers={**h, "Content-Type": "application/json"}, content=b"\xff\xfe")
+    assert r.status_code in (400, 422)  # not UTF-8: refused, and the schema documents both codes
+    schema = c.get("/openapi.json").json()
+    search = schema["paths"]["/v1/search"]["post"]["responses"]
+    assert {"400", "401", "403", "413", "422"} <= set(search)
+    assert "ValidationErrorOut" in search["422"]["content"]["application/json"]["schema"]["$ref"]

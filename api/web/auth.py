@@ -1,0 +1,59 @@
+"""Sign in with an API key (kept server-side; the browser holds an opaque HTTP-only cookie) and sign out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.web.common import COOKIE, PageRoute, check_csrf, current_session, render, safe_next, store_of
+from matcher import sessions
+from matcher.errors import Forbidden
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _secure(request: Request) -> bool:
+    """Mark the cookie Secure over HTTPS, and on loopback, which browsers treat as a secure origin."""
+    return request.url.scheme == "https" or (request.url.hostname or "") in LOOPBACK
+
+
+def _same_origin(request: Request) -> bool:
+    """A sign-in form posted from another site is refused (login CSRF)."""
+    origin = request.headers.get("origin")
+    return origin is None or origin.rstrip("/") == str(request.base_url).rstrip("/")
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, next: str = "/", signed_out: bool = False) -> Response:  # noqa: A002
+    return render(request, "signin.html", next=safe_next(next), error="", signed_out=signed_out)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(request: Request, api_key: Annotated[str, Form(max_length=200)] = "",
+           next: Annotated[str, Form(max_length=2000)] = "/") -> Response:  # noqa: A002
+    if not _same_origin(request):
+        return render(request, "signin.html", 403, next="/", error="Sign in from this site's own page.")
+    if not api_key.strip():
+        return render(request, "signin.html", 400, next=safe_next(next), error="Enter your API key.")
+    try:
+        token = sessions.sign_in(store_of(request), api_key.strip())
+    except Forbidden:
+        return render(request, "signin.html", 401, next=safe_next(next),
+                      error="That key is not valid or has been revoked. Check it and try again.")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()), httponly=True,
+                        secure=_secure(request), samesite="lax", path="/")
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    if current_session(request) is not None:
+        check_csrf(request, csrf)
+        sessions.sign_out(store_of(request), request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/signin?signed_out=1", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, secure=_secure(request), samesite="lax")
+    return response

@@ -1,0 +1,225 @@
+"""Challenge pages: list, create and edit, suggestions with explanations, shortlist, CSV, introductions.
+
+Creating, editing and introductions call the API's own route functions (after the same
+dependency checks), so the rules of who may do what live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.deps import reader, require_key, require_staff, require_writer
+from api.routers.challenges import create_challenge, update_challenge, visible_challenge
+from api.routers.feedback import request_introduction
+from api.routers.organisations import visible_organisation
+from api.schemas import ChallengeCreate, ChallengeUpdate, FeedbackIn
+from api.web.common import (
+    MAX_ID,
+    SECURITY_HEADERS,
+    Id,
+    PageRoute,
+    check_csrf,
+    principal,
+    render,
+    store_of,
+    validation_message,
+)
+from matcher import access, shortlists
+from matcher.access import Principal
+from matcher.domain import Challenge
+from matcher.errors import Forbidden, InvalidInput
+from matcher.keys import list_feedback
+from matcher.queries import challenge_query
+from matcher.store import Store
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+SUGGESTIONS = 10
+POSER_KINDS = ("hospital", "care_institution", "public_body")
+DONE = {"created": "Challenge created. Suggestions are below.", "saved": "Changes saved.",
+        "added": "Added to the shortlist.", "already": "That organisation is already on the shortlist.",
+        "removed": "Removed from the shortlist.", "noted": "Note saved.",
+        "introduction": "Introduction requested: cluster staff will follow up."}
+Field = Annotated[str, Form(max_length=20_000)]
+Short = Annotated[str, Form(max_length=300)]
+
+
+def _editable(request: Request, challenge_id: Id, p: Principal) -> Challenge:
+    """The challenge, if ``p`` may keep its shortlist (staff, or the posing organisation's members)."""
+    require_writer(p)
+    ch = visible_challenge(store_of(request), p, challenge_id)
+    if not access.can_edit_challenge(p, ch):
+        raise Forbidden("only cluster staff or the posing organisation keep this challenge's shortlist")
+    return ch
+
+
+def _poser_id(value: str) -> int | None:
+    """'Radboudumc (#12)' or '12' -> 12; empty -> None."""
+    value = value.strip()
+    if not value:
+        return None
+    m = re.search(r"#?(\d+)\)?\s*$", value)
+    if m is None:
+        raise InvalidInput("posed by: choose an organisation from the list (its name ends with its #number)")
+    return int(m.group(1))
+
+
+def _poser_options(store: Store, p: Principal) -> list[str]:
+    if not p.is_staff:
+        return []
+    out = []
+    for kind in POSER_KINDS:
+        orgs, _n = store.list_organisations(0, 1000, kind, visibility=access.visible_levels(p))
+        out.extend(f"{o.name} (#{o.id})" for o in orgs)
+    return sorted(out)
+
+
+def _form(request: Request, ch: Challenge | None, values: dict[str, Any], error: str = "",
+          status_code: int = 200) -> Response:
+    p = principal(request)
+    store = store_of(request)
+    own = store.get_organisation(p.org_id) if p.org_id else None
+    return render(request, "challenge_form.html", status_code, ch=ch, values=values, error=error,
+                  posers=_poser_options(store, p), own=own)
+
+
+@router.get("/challenges", response_class=HTMLResponse)
+def challenges_page(request: Request) -> Response:
+    p = reader(request, principal(request))
+    store = store_of(request)
+    visible = [c for c in store.list_challenges() if access.can_see_challenge(p, c)]
+    posers = {i: o for i, o in store.get_organisations([c.posed_by for c in visible if c.posed_by]).items()
+              if access.can_see_organisation(p, o)}
+    return render(request, "challenges.html", challenges=visible[::-1], posers=posers)
+
+
+@router.get("/challenges/new", response_class=HTMLResponse)
+def new_challenge_page(request: Request) -> Response:
+    require_writer(require_key(principal(request)))
+    return _form(request, None, {"confidentiality": "public", "status": "open", "wanted_kinds": []})
+
+
+@router.post("/challenges/new", response_class=HTMLResponse)
+def create_challenge_form(request: Request, title: Short = "", description: Field = "", posed_by: Short = "",
+                          wanted_kinds: Annotated[list[str], Form()] = [], region: Short = "",  # noqa: B006
+                          instrument: Short = "", confidentiality: Short = "public", status: Short = "open",
+                          csrf: Short = "") -> Response:
+    p = require_writer(check_csrf(request, csrf))
+    values = {"title": title, "description": description, "wanted_kinds": wanted_kinds,
+              "region": region.strip().upper(), "instrument": instrument.strip(),
+              "confidentiality": confidentiality, "status": status}
+    try:
+        body = ChallengeCreate(**values, posed_by=_poser_id(posed_by) if p.is_staff else None)
+        created = create_challenge(body, store_of(request), p)
+    except (ValidationError, InvalidInput) as exc:
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        return _form(request, None, {**values, "posed_by": posed_by}, msg, 422)
+    return RedirectResponse(f"/challenges/{created.id}?done=created", status_code=303)
+
+
+@router.get("/challenges/{challenge_id}/edit", response_class=HTMLResponse)
+def edit_challenge_page(request: Request, challenge_id: Id) -> Response:
+    ch = _editable(request, challenge_id, require_key(principal(request)))
+    return _form(request, ch, vars(ch))
+
+
+@router.post("/challenges/{challenge_id}/edit", response_class=HTMLResponse)
+def edit_challenge(request: Request, challenge_id: Id, title: Short = "", description: Field = "",
+                   wanted_kinds: Annotated[list[str], Form()] = [], region: Short = "",  # noqa: B006
+                   instrument: Short = "", confidentiality: Short = "public", status: Short = "open",
+                   csrf: Short = "") -> Response:
+    p = check_csrf(request, csrf)
+    ch = _editable(request, challenge_id, p)
+    values = {"title": title, "description": description, "wanted_kinds": wanted_kinds,
+              "region": region.strip().upper(), "instrument": instrument.strip(),
+              "confidentiality": confidentiality, "status": status}
+    try:
+        update_challenge(challenge_id, ChallengeUpdate(**values), store_of(request), p)
+    except (ValidationError, InvalidInput) as exc:
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        return _form(request, ch, {**vars(ch), **values}, msg, 422)
+    return RedirectResponse(f"/challenges/{challenge_id}?done=saved", status_code=303)
+
+
+@router.get("/challenges/{challenge_id}", response_class=HTMLResponse)
+def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Response:
+    p = reader(request, principal(request))
+    m = request.app.state.matcher
+    ch = visible_challenge(m.store, p, challenge_id)
+    query = challenge_query(m, challenge_id, SUGGESTIONS)
+    query.visible = access.visible_levels(p)
+    found = [s.to_dict() for s in m.search(query)]
+    keeps = access.can_write(p) and access.can_edit_challenge(p, ch)
+    entries = [e for e in shortlists.entries(m.store, challenge_id)
+               if access.can_see_organisation(p, e.organisation)] if keeps else []
+    poser = m.store.get_organisations([ch.posed_by]).get(ch.posed_by) if ch.posed_by else None
+    if poser is not None and not access.can_see_organisation(p, poser):
+        poser = None
+    asked = {r["organisation_id"] for r in list_feedback(m.store, "introduction", 1000)
+             if r["challenge_id"] == challenge_id and p.key_id is not None and r["key_id"] == p.key_id}
+    return render(request, "challenge.html", ch=ch, poser=poser, found=found, keeps=keeps, entries=entries,
+                  listed={e.organisation.id for e in entries}, asked=asked, done=DONE.get(done, ""))
+
+
+@router.post("/challenges/{challenge_id}/shortlist")
+def shortlist_add(request: Request, challenge_id: Id, organisation_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+                  csrf: Short = "") -> Response:
+    p = check_csrf(request, csrf)
+    _editable(request, challenge_id, p)
+    visible_organisation(store_of(request), p, organisation_id)
+    added = shortlists.add(store_of(request), challenge_id, organisation_id, p.key_id)
+    return _back(challenge_id, "added" if added else "already", "shortlist")
+
+
+@router.post("/challenges/{challenge_id}/shortlist/{organisation_id}/note")
+def shortlist_note(request: Request, challenge_id: Id, organisation_id: Id,
+                   note: Annotated[str, Form(max_length=shortlists.MAX_NOTE)] = "", csrf: Short = "") -> Response:
+    _editable(request, challenge_id, check_csrf(request, csrf))
+    shortlists.set_note(store_of(request), challenge_id, organisation_id, note)
+    return _back(challenge_id, "noted", "shortlist")
+
+
+@router.post("/challenges/{challenge_id}/shortlist/{organisation_id}/remove")
+def shortlist_remove(request: Request, challenge_id: Id, organisation_id: Id, csrf: Short = "") -> Response:
+    _editable(request, challenge_id, check_csrf(request, csrf))
+    shortlists.remove(store_of(request), challenge_id, organisation_id)
+    return _back(challenge_id, "removed", "shortlist")
+
+
+@router.get("/challenges/{challenge_id}/shortlist.csv")
+def shortlist_csv(request: Request, challenge_id: Id) -> Response:
+    p = require_key(principal(request))
+    _editable(request, challenge_id, p)
+    items = [e for e in shortlists.entries(store_of(request), challenge_id)
+             if access.can_see_organisation(p, e.organisation)]
+    body = shortlists.to_csv(items, staff_fields=access.can_see_staff_fields(p))
+    name = f"shortlist-challenge-{challenge_id}.csv"
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/challenges/{challenge_id}/introductions")
+def introduction(request: Request, challenge_id: Id, organisation_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+                 note: Annotated[str, Form(max_length=2000)] = "", csrf: Short = "") -> Response:
+    p = require_writer(check_csrf(request, csrf))
+    body = FeedbackIn(organisation_id=organisation_id, verdict="introduction", challenge_id=challenge_id, note=note)
+    request_introduction(body, store_of(request), p)
+    return _back(challenge_id, "introduction", f"org-{organisation_id}")
+
+
+@router.get("/introductions", response_class=HTMLResponse)
+def introductions_page(request: Request) -> Response:
+    require_staff(require_key(principal(request)))
+    store = store_of(request)
+    rows = list_feedback(store, "introduction")
+    orgs = store.get_organisations({r["organisation_id"] for r in rows})
+    titles = {c.id: c.title for c in store.list_challenges()}
+    return render(request, "introductions.html", rows=rows, orgs=orgs, titles=titles)
+
+
+def _back(challenge_id: int, done: str, anchor: str) -> Response:
+    return RedirectResponse(f"/challenges/{challenge_id}?done={done}#{anchor}", status_code=303)

@@ -1,0 +1,181 @@
+"""What every page shares: templates, the signed-in session, CSRF, and errors shown as pages.
+
+The web UI is a thin edge like the API routers: it reads the caller from a session cookie
+instead of a Bearer header, then calls the same library functions and the same access checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Path as PathParam
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from pydantic import ValidationError
+
+from api.deps import Unauthenticated
+from matcher import access, sessions
+from matcher.access import ANONYMOUS, Principal
+from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
+from matcher.store import Store
+
+log = logging.getLogger("matcher.web")
+HERE = Path(__file__).resolve().parent
+MAX_ID = 2**31 - 1
+Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+COOKIE = "matcher_session"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+KIND_LABELS = {"startup": "Startup", "sme": "SME", "large_company": "Large company", "university": "University",
+               "research_institute": "Research institute", "hospital": "Hospital",
+               "care_institution": "Care institution", "public_body": "Public body", "other": "Other"}
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), plus two greys
+KIND_COLOURS = {"hospital": "#D55E00", "care_institution": "#CC79A7", "university": "#0072B2",
+                "research_institute": "#56B4E9", "startup": "#009E73", "sme": "#E69F00",
+                "large_company": "#7A5C00", "public_body": "#555555", "other": "#999999"}
+CONFIDENTIALITY_LABELS = {"public": "Everyone with a key", "members": "Members and cluster staff",
+                          "staff": "Cluster staff only", "owner": "The posing organisation and cluster staff"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def highlight(text: str, terms: Iterable[str]) -> Markup:
+    """``text`` HTML-escaped, with each of ``terms`` (whole words, any case) wrapped in <mark>.
+
+    >>> str(highlight("Needle-free <jet> injector", ["needle-free", "injector"]))
+    '<mark>Needle-free</mark> &lt;jet&gt; <mark>injector</mark>'
+    """
+    words = sorted({t for t in terms if t}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        out.append(Markup("<mark>%s</mark>") % m.group(0))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+templates.env.filters["highlight"] = highlight
+templates.env.filters["kind"] = lambda k: KIND_LABELS.get(k, k)
+templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS,
+                             CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS)
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.matcher.store  # type: ignore[no-any-return]
+
+
+def current_session(request: Request) -> sessions.Session | None:
+    """The live browser session of this request (looked up once per request)."""
+    if not hasattr(request.state, "web_session"):
+        token = request.cookies.get(COOKIE, "")
+        request.state.web_session = sessions.lookup(store_of(request), token) if token else None
+    return request.state.web_session  # type: ignore[no-any-return]
+
+
+def principal(request: Request) -> Principal:
+    s = current_session(request)
+    return s.principal if s else ANONYMOUS
+
+
+def check_csrf(request: Request, sent: str) -> Principal:
+    """The signed-in caller of a state-changing form, after checking the form's CSRF token."""
+    s = current_session(request)
+    if s is None:
+        raise Unauthenticated("please sign in first")
+    if not sessions.csrf_ok(s, sent):
+        raise Forbidden("this form has expired; reload the page and try again")
+    return s.principal
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    p = principal(request)
+    s = current_session(request)
+    my_org = store_of(request).get_organisations([p.org_id]).get(p.org_id) if p.org_id else None
+    context.update(request=request, me=p, csrf=s.csrf if s else "", signed_in=s is not None,
+                   my_org=my_org.name if my_org else "",
+                   is_staff=p.is_staff, can_write=access.can_write(p), role=p.role.value)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status_code, title=title, message=message, code=status_code)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after signing in (never another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def validation_message(exc: ValidationError | RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        field = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{field.replace('_', ' ')}: {e.get('msg', 'invalid')}" if field else e.get("msg", "invalid"))
+    return "; ".join(parts) or "some fields are not valid"
+
+
+class PageRoute(APIRoute):
+    """A route whose domain errors become friendly pages (the API keeps its JSON errors)."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Unauthenticated:
+                if current_session(request) is None:
+                    nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    target = nxt if request.method == "GET" else request.headers.get("referer", "/")
+                    return RedirectResponse(f"/signin?next={_quote(safe_next_local(request, target))}", 303)
+                return error_page(request, 403, "Not allowed", "Your key does not allow this.")
+            except NotFound as exc:
+                return error_page(request, 404, "Not found", str(exc).capitalize() + ".")
+            except Forbidden as exc:
+                return error_page(request, 403, "Not allowed", str(exc).capitalize() + ".")
+            except (InvalidInput, Conflict) as exc:
+                return error_page(request, 400, "Please check your input", str(exc))
+            except (ValidationError, RequestValidationError) as exc:
+                return error_page(request, 422, "Please check your input", validation_message(exc))
+            except MatcherError as exc:
+                return error_page(request, 400, "Something is not right", str(exc))
+            except Exception:  # a bug: logged in full, shown as a calm page without a traceback
+                log.exception("unexpected error on %s", request.url.path)
+                return error_page(request, 500, "Something went wrong",
+                                  "This is our fault, not yours. Please try again in a moment.")
+
+        return page_handler
+
+
+def safe_next_local(request: Request, target: str) -> str:
+    """A referer or path reduced to a path on this site."""
+    base = str(request.base_url).rstrip("/")
+    if target.startswith(base):
+        target = target[len(base):] or "/"
+    return safe_next(target)
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")

@@ -1,0 +1,152 @@
+"""The learned second stage: a scikit-learn model over :data:`matcher.features.FEATURES`.
+
+Follows scikit-learn conventions: ``__init__`` stores hyper-parameters, ``fit`` returns
+``self``, learned attributes end in ``_``, and scoring before ``fit`` raises
+:class:`matcher.errors.NotFittedError`. Saved as a folder with ``model.joblib`` and a
+``card.json`` (features, training data, date, library versions, evaluation figures);
+loading refuses a card whose features differ from the code's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.errors import IndexMismatch, NotFittedError
+from matcher.features import FEATURES
+
+CARD_VERSION = 1
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "ranker"
+
+
+def load_default(setting: str, encoder_id: str) -> Ranker | None:
+    """The ranker a setting asks for: ``off``; ``auto`` (the shipped one, when its card says it
+    beat the unlearned fusion on a task and it was trained with this encoder; it is then used for
+    the tasks where it won); or a folder path (used for every task)."""
+    if setting == "off":
+        return None
+    folder = DEFAULT_DIR if setting == "auto" else Path(setting)
+    if setting == "auto" and not (folder / "card.json").exists():
+        return None
+    ranker, card = Ranker.load(folder)
+    if setting != "auto":
+        return ranker
+    tasks = {t for t, won in (card.get("use_by_default") or {}).items() if won}
+    if not tasks or card.get("training", {}).get("encoder") != encoder_id:
+        return None
+    ranker.tasks_ = tasks
+    return ranker
+
+
+class Ranker:
+    """Pointwise relevance model: P(candidate joins the consortium | features)."""
+
+    tasks_: set[str] = {"cold", "seeded"}  # where the service uses it: cold (no seed) and seeded queries
+
+    def __init__(self, model: str = "gbt", max_iter: int = 300, learning_rate: float = 0.05,
+                 max_leaf_nodes: int = 15, l2: float = 1.0, random_state: int = 0) -> None:
+        self.model = model
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.l2 = l2
+        self.random_state = random_state
+
+    def _estimator(self) -> Any:
+        if self.model == "gbt":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                                                  max_leaf_nodes=self.max_leaf_nodes, l2_regularization=self.l2,
+                                                  early_stopping=False, random_state=self.random_state)
+        if self.model == "logreg":
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            return make_pipeline(StandardScaler(), LogisticRegression(C=1.0 / self.l2, max_iter=2000))
+        raise ValueError(f"unknown ranker model {self.model!r}: expected gbt or logreg")
+
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Ranker:
+        """Fit on feature rows ``x`` (n, len(FEATURES)) and 0/1 labels ``y``."""
+        if x.shape[1] != len(FEATURES):
+            raise ValueError(f"expected {len(FEATURES)} features, got {x.shape[1]}")
+        est = self._estimator()
+        if self.model == "logreg" and sample_weight is not None:
+            est.fit(x, y, logisticregression__sample_weight=sample_weight)
+        else:
+            est.fit(x, y, sample_weight=sample_weight)
+        self.estimator_ = est
+        self.features_ = list(FEATURES)
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Relevance scores (higher is better) for feature rows ``x``; shape (n,)."""
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError("the ranker is not fitted: call fit() or Ranker.load()")
+        if len(x) == 0:
+            return np.zeros(0)
+        return np.asarray(self.estimator_.predict_proba(x)[:, 1], dtype=np.float64)
+
+    def contributions(self, x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        """(n, len(FEATURES)): how much each feature raised each score, measured as the score's drop
+        when that feature is set to ``reference`` (default: the rows' median), a cheap model-agnostic
+        attribution. All features of all rows are scored in one batch."""
+        n, f = x.shape
+        ref = np.median(x, axis=0) if reference is None else reference
+        if n == 0:
+            return np.zeros((0, f))
+        variants = np.repeat(x[None, :, :], f, axis=0)  # (f, n, f)
+        variants[np.arange(f), :, np.arange(f)] = ref[:, None]
+        base = self.score(x)
+        return (base[None, :] - self.score(variants.reshape(f * n, f)).reshape(f, n)).T
+
+    # ---- persistence --------------------------------------------------------------
+    def save(self, folder: Path, card: dict[str, Any]) -> None:
+        """Write ``model.joblib`` and ``card.json`` atomically (temporary sibling, then rename)."""
+        import joblib
+        import sklearn
+
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError("cannot save an unfitted ranker")
+        folder = Path(folder)
+        tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        joblib.dump(self.estimator_, tmp / "model.joblib")
+        full = {"card_version": CARD_VERSION, "features": self.features_, "model": self.model,
+                "hyper_parameters": {k: getattr(self, k) for k in ("max_iter", "learning_rate", "max_leaf_nodes",
+                                                                    "l2", "random_state")},
+                "sklearn": sklearn.__version__, "numpy": np.__version__,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), **card}
+        (tmp / "card.json").write_text(json.dumps(full, indent=2))
+        old = folder.with_name(folder.name + f".old-{os.getpid()}")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> tuple[Ranker, dict[str, Any]]:
+        """Load a saved ranker; :class:`IndexMismatch` when its card's features differ from the code's."""
+        import joblib
+
+        folder = Path(folder)
+        try:
+            card = json.loads((folder / "card.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise IndexMismatch(f"no readable ranker card in {folder}: {exc}") from exc
+        if card.get("features") != list(FEATURES):
+            raise IndexMismatch(f"the ranker in {folder} was trained on other features; retrain it "
+                                "with `matcher train-ranker`")
+        ranker = cls(model=card.get("model", "gbt"), **card.get("hyper_parameters", {}))
+        ranker.estimator_ = joblib.load(folder / "model.joblib")
+        ranker.features_ = list(card["features"])
+        ranker.card_ = card
+        return ranker, card

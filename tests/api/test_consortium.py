@@ -1,0 +1,60 @@
+"""POST /v1/consortium and /v1/consortium/swap: shape, visibility, errors as 4xx."""
+
+from __future__ import annotations
+
+from tests.api.conftest import World
+
+CALL = ("Wearable ECG patch for remote monitoring of heart failure patients at home. "
+        "Clinical validation in hospitals with cardiology patients. Machine learning to detect arrhythmia.")
+
+
+def _body(world: World, **extra: object) -> dict[str, object]:
+    return {"text": CALL, "instrument": "horizon-ria", "fixed": [world.org_b], "size": 4, **extra}
+
+
+def test_build_shape_rules_and_fixed_lead(world: World) -> None:
+    r = world.client.post("/v1/consortium", json=_body(world), headers=world.h("member_b"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= {"members", "uncovered", "rules", "eligible"}
+    assert [m["organisation"]["id"] for m in body["members"]][0] == world.org_b and len(body["members"]) == 4
+    assert {"id", "name", "kind", "country"} <= set(body["members"][0]["organisation"])
+    assert all({"rule", "passed", "message"} <= set(x) for x in body["rules"])
+    assert body["eligible"] is True and {x["rule"] for x in body["rules"]} == {"three-countries", "member-state"}
+    assert world.hidden_org not in [m["organisation"]["id"] for m in body["members"]]
+    assert "contact" not in r.text and "secret-contact" not in r.text
+
+
+def test_swap_replaces_one_member(world: World) -> None:
+    c, h = world.client, world.h("staff")
+    first = c.post("/v1/consortium", json=_body(world), headers=h).json()
+    team = [m["organisation"]["id"] for m in first["members"]]
+    r = c.post("/v1/consortium/swap", json=_body(world, members=team, remove=team[2]), headers=h)
+    assert r.status_code == 200, r.text
+    after = [m["organisation"]["id"] for m in r.json()["members"]]
+    assert team[2] not in after and len(after) == 4 and after[:2] == team[:2]
+    r = c.post("/v1/consortium/swap", json=_body(world, members=team, remove=world.org_b), headers=h)
+    assert r.status_code == 422 and "cannot be swapped" in r.json()["detail"]
+
+
+def test_hidden_fixed_members_look_missing_and_bad_input_is_4xx(world: World) -> None:
+    c, h = world.client, world.h("viewer")
+    hidden = c.post("/v1/consortium", json=_body(world, fixed=[world.hidden_org]), headers=h)
+    missing = c.post("/v1/consortium", json=_body(world, fixed=[999999]), headers=h)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"] == missing.json()["detail"].replace("999999", str(world.hidden_org))
+    assert "Stealth" not in hidden.text
+    r = c.post("/v1/consortium", json=_body(world, instrument="horizon-xyz"), headers=h)
+    assert r.status_code == 422 and "unknown instrument 'horizon-xyz'" in r.json()["detail"]
+    r = c.post("/v1/consortium", json=_body(world, size=2), headers=h)
+    assert r.status_code == 422 and "at least 3 partners" in r.json()["detail"]
+    for bad in ({"text": "  ", "instrument": "horizon-ria"}, {"instrument": "horizon-ria"},
+                _body(world, size=0), _body(world, colour="red")):
+        assert c.post("/v1/consortium", json=bad, headers=h).status_code == 422, bad
+    assert c.post("/v1/consortium", json=_body(world)).status_code == 401
+
+
+def test_instruments_are_listed(world: World) -> None:
+    r = world.client.get("/v1/consortium/instruments", headers=world.h("viewer"))
+    assert r.status_code == 200 and r.json()["count"] == 7
+    assert all(i["source"]["document"] for i in r.json()["data"])

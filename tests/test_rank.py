@@ -1,0 +1,142 @@
+"""The learned ranker on real consortia: features, training, saving, refusing stale cards, reasons, feedback."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher import evaluate, features, fuse
+from matcher.access import LOCAL_ADMIN
+from matcher.domain import Challenge
+from matcher.embed import Encoder
+from matcher.engine import Matcher, Query
+from matcher.errors import IndexMismatch, NotFittedError
+from matcher.explain import reasons
+from matcher.ingest.cordis import CordisData
+from matcher.keys import record_feedback
+from matcher.queries import suggest_for_challenge
+from matcher.rank import Ranker
+from matcher.store import Store
+from matcher.train import fit_ranker, query_examples
+
+
+@pytest.fixture(scope="module")
+def tiny(health: CordisData, encoder: Encoder, tmp_path_factory: pytest.TempPathFactory) -> evaluate.Evaluation:
+    """Collaborative projects of early 2022 as catalogue, those of the following months as queries."""
+    window = health.subset(lambda p: "2022-01-01" <= p["start_date"] < "2022-09-01"
+                           and int(p["n_partners"] or 0) >= 3)
+    tmp = tmp_path_factory.mktemp("rank")
+    split = evaluate.Split.make(window, None, "2022-06-01")
+    return evaluate.prepare(split, encoder, Store(f"sqlite:///{tmp / 'cache.db'}"), workdir=tmp)
+
+
+@pytest.fixture(scope="module")
+def ranker(tiny: evaluate.Evaluation) -> Ranker:
+    return fit_ranker(query_examples(tiny))
+
+
+def test_graph_ties_match_the_memberships(tiny: evaluate.Evaluation) -> None:
+    m = tiny.matcher
+    cat, graph = m.catalogue_, m.graph_
+    assert cat is not None and graph is not None
+    seed = int(np.argmax(cat.activity))
+    org_id = int(cat.org_ids[seed])
+    ties = graph.ties(seed)
+    expected = m.store.partners_of(org_id)  # the slow, obvious SQL
+    got = {int(cat.org_ids[p]): int(n) for p, n in enumerate(ties.shared) if n > 0}
+    assert got == expected and ties.shared[seed] == 0
+    assert not (ties.two_hop & (ties.shared > 0)).any() and not ties.two_hop[seed]
+
+
+def test_feature_rows_have_the_documented_shape_and_meaning(tiny: evaluate.Evaluation) -> None:
+    m = tiny.matcher
+    i, q = next((i, q) for i, q in enumerate(tiny.queries) if q.coordinator is not None)
+    query = Query(q.text, 10, seed=q.coordinator)
+    fused, dense, lexical, org_scores, _ = m.retrieve(query, tiny.query_vectors[i])
+    cands, ties, seed = m.candidates(query, org_scores)
+    x = features.candidate_matrix(m.catalogue_, features.DocScores(fused, dense, lexical), org_scores,  # type: ignore[arg-type]
+                                  cands, ties, seed)
+    col = {name: i for i, name in enumerate(features.FEATURES)}
+    assert x.shape == (len(cands), len(features.FEATURES)) and np.isfinite(x).all()
+    assert (x[:, col["seeded"]] == 1).all()
+    kinds = x[:, [col[f"kind_{k}"] for k in ("startup", "sme", "large_company", "university", "research_institute",
+                                             "hospital", "care_institution", "public_body", "other")]]
+    assert (kinds.sum(axis=1) == 1).all()  # one kind each
+    activity = m.catalogue_.activity[cands]  # type: ignore[union-attr]
+    assert np.allclose(np.expm1(x[:, col["activity_log"]]), activity)
+    assert ties is not None
+    assert np.allclose(np.expm1(x[:, col["seed_shared_log"]]), ties.shared[cands])
+
+
+def test_an_unfitted_ranker_says_so() -> None:
+    with pytest.raises(NotFittedError):
+        Ranker().score(np.zeros((1, len(features.FEATURES))))
+
+
+def test_the_ranker_learns_something_real(tiny: evaluate.Evaluation, ranker: Ranker) -> None:
+    """Trained on these queries, it must rank their members above the unlearned fusion does."""
+    tiny.ranker = ranker
+    fusion = tiny.score(tiny.rankings("fusion", "seeded"), "seeded")
+    learned = tiny.score(tiny.rankings("matcher", "seeded"), "seeded")
+    assert learned["recall@10"] > fusion["recall@10"]
+
+
+def test_saved_ranker_round_trips_and_refuses_other_features(ranker: Ranker, tmp_path: Path) -> None:
+    ranker.save(tmp_path / "r", {"use_by_default": False})
+    again, card = Ranker.load(tmp_path / "r")
+    x = np.random.default_rng(0).normal(size=(5, len(features.FEATURES)))
+    assert np.allclose(again.score(x), ranker.score(x)) and card["features"] == list(features.FEATURES)
+    card["features"] = card["features"][:-1]
+    (tmp_path / "r" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(IndexMismatch, match="other features"):
+        Ranker.load(tmp_path / "r")
+
+
+def test_the_shipped_ranker_matches_the_code() -> None:
+    from matcher.rank import DEFAULT_DIR
+
+    if not (DEFAULT_DIR / "card.json").exists():
+        pytest.skip("no ranker shipped under models/ranker")
+    _ranker, card = Ranker.load(DEFAULT_DIR)
+    assert card["evaluation"]["figures"]["cold"]["fusion"]["recall@50"] > 0
+
+
+def test_suggestions_carry_the_learned_reasons(tiny: evaluate.Evaluation, ranker: Ranker) -> None:
+    m = tiny.matcher
+    m.ranker_ = ranker
+    q = next(q for q in tiny.queries if q.coordinator is not None)
+    got = m.search(Query(q.text, 5, seed=q.coordinator))
+    assert all("ranker" in s.components and s.explanation["reasons"] for s in got)
+    assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
+
+
+def test_reasons_in_words() -> None:
+    names = ["seed_shared_log", "seed_two_hop", "activity_log", "years_since_latest"]
+    row = [math.log1p(3), 0.0, math.log1p(1), 1.0]
+    assert reasons(names, row, [0.3, 0.0, -0.1, 0.05], "Radboudumc", 2024) == [
+        "worked with Radboudumc in 3 projects", "recent: latest evidence from 2023"]
+
+
+def test_verdicts_reorder_a_ranking() -> None:
+    order = np.array([4, 2, 7, 1, 9])
+    assert fuse.apply_verdicts(order, np.array([9]), np.array([4])).tolist() == [9, 2, 7, 1, 4]
+    assert fuse.apply_verdicts(order, np.array([], int), np.array([], int)).tolist() == order.tolist()
+
+
+def test_feedback_moves_the_ranking_the_way_it_asked(small_matcher: Matcher) -> None:
+    store = small_matcher.store
+    cid = store.save_challenge(Challenge("Vaccine trials", "Clinical trials of new vaccines against infections."))
+    before = [s.organisation.id for s in suggest_for_challenge(small_matcher, cid, 10)]
+    liked, disliked = before[6], before[0]
+    record_feedback(store, LOCAL_ADMIN, liked, "relevant", cid)
+    record_feedback(store, LOCAL_ADMIN, disliked, "not_relevant", cid)
+    after = suggest_for_challenge(small_matcher, cid, 10)
+    ids = [s.organisation.id for s in after]
+    assert ids[0] == liked and disliked not in ids
+    assert after[0].explanation["feedback"] == "relevant"
+    assert [s.organisation.id for s in suggest_for_challenge(small_matcher, store.save_challenge(
+        Challenge("Vaccine trials", "Clinical trials of new vaccines against infections.")), 10)] == before

@@ -1,0 +1,42 @@
+"""Browser sessions: opaque tokens, CSRF tokens, expiry, sign-out and revoked keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from matcher import schema as t
+from matcher import sessions
+from matcher.domain import Organisation
+from matcher.errors import Forbidden
+from matcher.keys import create_key, revoke_key
+from matcher.store import Store
+
+
+def test_a_key_signs_in_and_the_session_carries_its_role_and_a_csrf_token(sqlite_store: Store) -> None:
+    [oid] = sqlite_store.upsert_organisations([Organisation("Isala", kind="hospital")])
+    key = create_key(sqlite_store, "member", oid)
+    token = sessions.sign_in(sqlite_store, key)
+    assert key not in token and len(token) >= 40
+    s = sessions.lookup(sqlite_store, token)
+    assert s is not None and s.principal.role == "member" and s.principal.org_id == oid
+    assert sessions.csrf_ok(s, s.csrf) and not sessions.csrf_ok(s, "forged") and not sessions.csrf_ok(s, "")
+    assert sessions.lookup(sqlite_store, token + "x") is None
+    sessions.sign_out(sqlite_store, token)
+    assert sessions.lookup(sqlite_store, token) is None
+    with pytest.raises(Forbidden):
+        sessions.sign_in(sqlite_store, "mk_not-a-key")
+
+
+def test_sessions_end_when_they_expire_or_their_key_is_revoked(sqlite_store: Store) -> None:
+    key = create_key(sqlite_store, "staff")
+    old, live = sessions.sign_in(sqlite_store, key), sessions.sign_in(sqlite_store, key)
+    with sqlite_store.transaction() as conn:
+        conn.execute(update(t.web_sessions).where(t.web_sessions.c.token_hash == sessions._hash(old))
+                     .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
+    assert sessions.lookup(sqlite_store, old) is None
+    assert sessions.lookup(sqlite_store, live) is not None
+    revoke_key(sqlite_store, sessions.lookup(sqlite_store, live).principal.key_id)  # type: ignore[union-attr,arg-type]
+    assert sessions.lookup(sqlite_store, live) is None

@@ -1,0 +1,178 @@
+"""Browser tests: a real server (uvicorn in a subprocess) over real CORDIS organisations and a few
+hand-made profiles, driven by Debian's Chromium through Playwright.
+
+Without a browser the tests skip with the reason; with ``CI=true`` a missing browser is a failure,
+so CI never passes by skipping (the same rule as the PostgreSQL tests).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from matcher.domain import Challenge, Organisation
+from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.keys import create_key
+from matcher.store import Store
+from tests.conftest import IN_CI, ROOT, TEST_MODEL
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = os.environ.get("MATCHER_TEST_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+DOCS_IMG = ROOT / "docs" / "img"
+DOCS_CLIP = {"x": 0, "y": 0, "width": 1280, "height": 1150}
+START_TIMEOUT = 180.0
+
+
+@dataclass
+class Site:
+    url: str
+    store: Store
+    keys: dict[str, str]  # staff, member_a (of the hospital), member_b (of the ECG startup)
+    orgs: dict[str, int]  # hand-made profiles by short name
+    owner_challenge: int  # confidential ("owner") challenge posed by the hospital
+
+
+def need_browser() -> None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if IN_CI:
+            pytest.fail("CI=true but Playwright for Python is not installed")
+        pytest.skip("Playwright for Python is not installed")
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        if IN_CI:
+            pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: .ci/run installs it (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set MATCHER_TEST_CHROMIUM)")
+
+
+PROFILES = {
+    "needlefree": Organisation(
+        "Twente Needle-Free BV", kind="startup", sme=True, country="NL", nuts="NL213", city="Enschede",
+        description="We develop a needle-free jet injector that delivers vaccines and insulin through the skin "
+                    "without a needle. Our device reduces pain, fear of needles and needle-stick injuries.",
+        offers="Needle-free injection devices and support for clinical validation of vaccine delivery."),
+    "hospital": Organisation(
+        "Oost Ziekenhuis", kind="hospital", country="NL", nuts="NL213", city="Hengelo",
+        description="Teaching hospital running pilots of remote home monitoring for heart failure patients.",
+        seeks="Wearable sensors and remote monitoring platforms for heart failure care at home.",
+        contact="secret-contact@oost.example", notes="staff note: board changes in 2025"),
+    "ecg": Organisation(
+        "Twente Sensors BV", kind="startup", sme=True, country="NL", nuts="NL213", city="Enschede",
+        description="Wearable ECG patch and remote monitoring platform for cardiology and heart failure at home."),
+    "rehab": Organisation(
+        "Gelderse Revalidatie Robotica BV", kind="sme", sme=True, country="NL", nuts="NL226", city="Arnhem",
+        description="Robotic gait trainers and exoskeletons for stroke rehabilitation in clinics and at home."),
+    "telecare": Organisation(
+        "Nijmegen Telecare Labs", kind="research_institute", country="NL", nuts="NL226", city="Nijmegen",
+        description="Research on telemonitoring, heart failure self-management and remote patient follow-up."),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/ready", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server was not ready within {START_TIMEOUT:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, small_cordis: CordisData) -> Iterator[Site]:
+    """A running server at ``site.url`` over a fresh home folder."""
+    need_browser()
+    home = tmp_path_factory.mktemp("web")
+    store = Store(f"sqlite:///{home / 'matcher.db'}")
+    import_cordis(store, small_cordis)
+    ids = store.upsert_organisations(list(PROFILES.values()))
+    orgs = dict(zip(PROFILES, ids))
+    owner = store.save_challenge(Challenge(
+        "Codeword-owner: heart failure at home", "We want to monitor heart failure patients at home with wearables.",
+        posed_by=orgs["hospital"], confidentiality="owner"))
+    keys = {"staff": create_key(store, "staff", label="web tests"),
+            "member_a": create_key(store, "member", orgs["hospital"]),
+            "member_b": create_key(store, "member", orgs["ecg"])}
+    port = _free_port()
+    env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": TEST_MODEL, "MATCHER_DATABASE_URL": "",
+           "PYTHONUNBUFFERED": "1"}
+    log = home / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
+                                 "--port", str(port), "--log-level", "warning"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, log)
+        yield Site(url, store, keys, orgs, owner)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def browser(site: Site) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page, 1280 wide like a meeting-room screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(20_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def sign_in(page: Page, site: Site, who: str) -> None:
+    page.goto(site.url + "/signin")
+    page.get_by_label("API key").fill(site.keys[who])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(site.url + "/")
+
+
+def screenshot(page: Page, name: str, docs: bool = False) -> Path:
+    """Save a full-page screenshot for review; with MATCHER_UPDATE_DOCS_IMG=1 also refresh docs/img/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("MATCHER_UPDATE_DOCS_IMG") == "1":  # the top of the page, for the README
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_IMG / path.name), full_page=True, clip=DOCS_CLIP)
+    return path
