@@ -110,3 +110,28 @@ def test_errors_are_one_line_and_exit_non_zero(cli_env: Path, args: tuple[str, .
     assert res.returncode != 0
     assert message in res.stderr
     assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_eval_prints_the_documented_json_and_writes_reports(cli_env: Path, health: CordisData,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    window = health.subset(lambda p: "2022-01-01" <= p["start_date"] < "2022-08-01" and int(p["n_partners"] or 0) >= 3)
+    folder = write_cordis(window, cli_env / "window")
+    args = ("eval", "--catalogue", str(folder), "--split-date", "2022-06-01", "--methods", "bm25,popularity,matcher")
+    from matcher.errors import InvalidInput
+    from matcher.rank import DEFAULT_DIR
+
+    if (DEFAULT_DIR / "card.json").exists():  # a ranker trained on these months is refused, never silently used
+        monkeypatch.setenv("MATCHER_RANKER", str(DEFAULT_DIR))
+        get_settings.cache_clear()
+        with pytest.raises(InvalidInput, match="trained on projects up to"):
+            run(*args, "--json")
+    monkeypatch.setenv("MATCHER_RANKER", "off")
+    get_settings.cache_clear()
+    code, out, _ = run(*args, "--task", "seeded", "--json", "--out", str(cli_env / "report"))
+    body = json.loads(out)
+    assert code == 0 and body["task"] == "seeded" and body["queries"] > 0 and body["catalogue_organisations"] > 0
+    assert set(body["methods"]) == {"bm25", "popularity", "matcher"}
+    for m in body["methods"].values():
+        assert {"recall@10", "recall@50", "ndcg@10", "mrr"} <= set(m) and 0 <= m["recall@50"] <= 1
+    assert {p.name for p in (cli_env / "report").iterdir()} == {"eval-seeded.json", "eval-seeded.md",
+                                                                "recall-seeded.png"}
