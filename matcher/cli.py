@@ -193,15 +193,17 @@ def challenges_cmd(as_json: JsonOpt = False) -> None:
 def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database that holds other data.")] = False,
              as_json: JsonOpt = False) -> None:
     """Load the demo data (real East-Netherlands organisations, sample challenges) and index it."""
-    from matcher.demo import load_demo
+    from matcher.demo import DEMO_DIR, load_demo
     from matcher.embed import load_encoder
+    from matcher.ingest.cordis import CordisData
     from matcher.service import open_store
 
     settings = get_settings()
     store = open_store(settings)
     with progress_bar() as start:
-        summary, challenge_ids = load_demo(store, tick=start("importing demo", 1), force=force,
-                                           encoder=load_encoder(settings.model))
+        data = CordisData.read(DEMO_DIR)
+        summary, challenge_ids = load_demo(store, tick=start("importing demo", len(data.participants)),
+                                           force=force, encoder=load_encoder(settings.model), data=data)
     m = _open(settings)
     info = {"organisations": store.count_organisations(), "challenges": len(challenge_ids),
             "evidence_new": summary.evidence_new, "vectors": len(m.index_ or [])}

@@ -33,7 +33,7 @@ def load_challenges(store: Store, path: Path) -> list[int]:
 
 
 def load_demo(store: Store, folder: Path = DEMO_DIR, tick: Tick | None = None, force: bool = False,
-              encoder: Encoder | None = None) -> tuple[ImportSummary, list[int]]:
+              encoder: Encoder | None = None, data: CordisData | None = None) -> tuple[ImportSummary, list[int]]:
     """Load the demo into ``store``; refuses a database that already holds other data unless ``force``.
 
     With ``encoder``, the shipped vectors of that model (or of its parts) are stored too, so
@@ -45,7 +45,7 @@ def load_demo(store: Store, folder: Path = DEMO_DIR, tick: Tick | None = None, f
     if not force and not loaded and store.count_organisations():
         raise Conflict("the database already holds data; the demo loads into an empty database "
                            "(use --force to add it anyway)")
-    summary = import_cordis(store, CordisData.read(folder), tick)
+    summary = import_cordis(store, data or CordisData.read(folder), tick)
     if encoder is not None and (folder / "vectors.npz").exists():
         seed_vectors(DemoVectors(folder / "vectors.npz"), store, encoder)
     return summary, load_challenges(store, folder / "challenges.json")

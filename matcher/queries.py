@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
-from matcher.domain import Filters, Organisation, Suggestion
+from matcher.domain import COMPANY_KINDS, Filters, Organisation, Suggestion
 from matcher.engine import Matcher, Query
 from matcher.keys import verdicts_for
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text
+LOOK_ALIKES = 5  # companies checked for offering the same as a company looking for partners
+LOOK_ALIKE_SHARE = 0.8  # ... and counted as look-alikes when their match is this close to the best
 
 
 def challenge_query(matcher: Matcher, challenge_id: int, k: int = 10, filters: Filters | None = None) -> Query:
@@ -50,7 +52,24 @@ def partners_query(matcher: Matcher, org_id: int, k: int = 10, exclude_past_part
     if exclude_past_partners:
         exclude.extend(matcher.store.partners_of(org_id))
     f.exclude_ids = [*f.exclude_ids, *exclude]
-    return Query(profile_text(matcher, org), k, f, seed=org_id)
+    return Query(profile_text(matcher, org), k, f, seed=org_id, demote=look_alikes(matcher, org, exclude))
+
+
+def look_alikes(matcher: Matcher, org: Organisation, exclude: list[int]) -> list[int]:
+    """Companies that offer what ``org`` offers: competitors rather than partners for a company.
+
+    Only for a company that states both what it offers and what it seeks (a member profile):
+    the companies among the best matches for its offers whose match is at least
+    :data:`LOOK_ALIKE_SHARE` of the best one are shown after the others.
+    """
+    if org.kind not in COMPANY_KINDS or not org.offers.strip() or not org.seeks.strip():
+        return []
+    found = matcher.search(Query(org.offers, LOOK_ALIKES, Filters(kinds=sorted(COMPANY_KINDS), exclude_ids=exclude)))
+    if not found:
+        return []
+    best = found[0].components.get("dense", 0.0)
+    return [s.organisation.id for s in found
+            if s.organisation.id is not None and s.components.get("dense", 0.0) >= LOOK_ALIKE_SHARE * best]
 
 
 def partners_for(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partners: bool = False,
