@@ -264,20 +264,25 @@ def train_ranker_cmd(
         model: Annotated[str, typer.Option(help="gbt (gradient-boosted trees) or logreg.")] = "gbt",
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder to save the ranker and its card "
                                                                "(default: models/ranker).")] = None,
+        feedback: Annotated[bool, typer.Option("--feedback/--no-feedback", help="Add the verdicts users gave "
+                                               "in the service's database as weighted examples.")] = True,
         as_json: JsonOpt = False) -> None:
     """Train the learned ranker on real consortia and judge it against the unlearned fusion."""
     from matcher.embed import load_encoder
     from matcher.ingest.cordis import CordisData
+    from matcher.keys import feedback_for_training
     from matcher.rank import DEFAULT_DIR
+    from matcher.service import open_store
     from matcher.store import Store
     from matcher.train import train_and_judge
 
     settings = get_settings()
     cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
+    verdicts = feedback_for_training(open_store(settings)) if feedback else []
     with progress_bar() as start:
         ranker, card = train_and_judge(CordisData.read(catalogue), split_date,
                                        [s.strip() for s in train_from.split(",") if s.strip()],
-                                       load_encoder(settings.model), cache, model, progress=start)
+                                       load_encoder(settings.model), cache, model, progress=start, feedback=verdicts)
     card["training"]["source"] = str(catalogue)
     folder = out_dir or DEFAULT_DIR
     ranker.save(folder, card)

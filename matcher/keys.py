@@ -89,3 +89,19 @@ def verdicts_for(store: Store, challenge_id: int | None = None, query: str = "")
     q = select(t.feedback.c.organisation_id, t.feedback.c.verdict).where(cond).order_by(t.feedback.c.id)
     with store.engine.connect() as conn:
         return {int(o): str(v) for o, v in conn.execute(q)}
+
+
+def feedback_for_training(store: Store) -> list[dict[str, Any]]:
+    """Every verdict with the text it was given on (the query, or the challenge's title and
+    description) and the organisation's external id, so that it can be matched to a training
+    catalogue: ``[{"query", "external_id", "verdict"}]``. Verdicts on organisations without an
+    external id (entered by hand) cannot be matched and are left out."""
+    f, o, c = t.feedback.c, t.organisations.c, t.challenges.c
+    q = (select(f.query, f.verdict, o.external_id, c.title, c.description)
+         .join(t.organisations, o.id == f.organisation_id)
+         .outerjoin(t.challenges, c.id == f.challenge_id)
+         .where(o.external_id.is_not(None)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [{"query": (f"{r.title}. {r.description}" if r.title else r.query).strip(), "external_id": r.external_id,
+             "verdict": r.verdict} for r in rows if (r.title or r.query or "").strip()]

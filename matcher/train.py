@@ -81,32 +81,33 @@ def query_examples(ev: Evaluation, tasks: Sequence[str] = ("cold", "seeded")) ->
     return out
 
 
-def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]], encode: Any) -> Examples:
-    """Users' verdicts as examples: the verdict's organisation among the query's candidates.
+def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]]) -> Examples:
+    """Users' verdicts as weighted examples: the judged organisation among the query's candidates.
 
     Args:
-        rows: ``{"query": text, "organisation_id": id in ev's store, "verdict": ...}``.
-        encode: the encoder's ``encode_queries``.
+        rows: ``{"query": text, "external_id": the organisation's key, "verdict": ...}`` (see
+            :func:`matcher.keys.feedback_for_training`); organisations not in ``ev``'s catalogue
+            are skipped.
     """
     m, out = ev.matcher, Examples()
     cat = m.catalogue_
     assert cat is not None
-    rows = [r for r in rows if r.get("query") and r.get("verdict") in FEEDBACK_WEIGHT]
+    known = {o.external_id: o.id for o in m.store.list_organisations(0, 10**9)[0] if o.external_id}
+    rows = [r for r in rows if r.get("query") and r.get("verdict") in FEEDBACK_WEIGHT and r.get("external_id") in known]
     if not rows:
         return out
-    vecs = encode([r["query"] for r in rows])
+    vecs = m.encoder.encode_queries([r["query"] for r in rows])
     for r, qv in zip(rows, vecs):
         query = Query(r["query"], 100)
         fused, dense, lexical, org_scores, _ = m.retrieve(query, qv)
-        cands, ties, seed_pos = m.candidates(query, org_scores)
-        pos = cat.org_index([r["organisation_id"]])
+        cands, _ties, _seed = m.candidates(query, org_scores)
+        pos = cat.org_index([known[r["external_id"]]])
         if not len(pos):
             continue
         cands = np.union1d(cands, pos)
         x = features.candidate_matrix(cat, features.DocScores(fused, dense, lexical), org_scores, cands)
         label, weight = FEEDBACK_WEIGHT[r["verdict"]]
-        row = np.flatnonzero(cands == pos[0])
-        out.add(x[row], np.asarray([label]), weight)
+        out.add(x[np.flatnonzero(cands == pos[0])], np.asarray([label]), weight)
     return out
 
 
@@ -119,8 +120,8 @@ def fit_ranker(examples: Examples, model: str = "gbt") -> Ranker:
 
 
 def train_and_judge(catalogue: CordisData, split_date: str, train_from: Sequence[str], encoder: Encoder,
-                    cache: Store, model: str = "gbt", min_partners: int = 3,
-                    progress: Any = None) -> tuple[Ranker, dict[str, Any]]:
+                    cache: Store, model: str = "gbt", min_partners: int = 3, progress: Any = None,
+                    feedback: Sequence[dict[str, Any]] = ()) -> tuple[Ranker, dict[str, Any]]:
     """Train on the history before ``split_date`` and judge against the unlearned fusion after it.
 
     Returns the ranker and its card: training periods and counts, the evaluation figures of
@@ -136,10 +137,10 @@ def train_and_judge(catalogue: CordisData, split_date: str, train_from: Sequence
             raise InvalidInput(f"--train-from {start} must be before --split-date {split_date}")
         inner = evaluate.prepare(evaluate.Split.make(before, None, start), encoder, cache, min_partners,
                                  progress=progress)
-        part = query_examples(inner)
-        examples.x += part.x
-        examples.y += part.y
-        examples.w += part.w
+        for part in (query_examples(inner), feedback_examples(inner, feedback)):
+            examples.x += part.x
+            examples.y += part.y
+            examples.w += part.w
         n_queries += len(inner.queries)
     ranker = fit_ranker(examples, model)
     outer = evaluate.prepare(evaluate.Split.make(catalogue, None, split_date), encoder, cache, min_partners,
@@ -158,6 +159,7 @@ def train_and_judge(catalogue: CordisData, split_date: str, train_from: Sequence
     card = {"training": {"catalogue": "projects before each training period start",
                          "periods": [[s, split_date] for s in sorted(train_from)], "queries": n_queries,
                          "examples": int(len(y)), "positives": int(y.sum()), "tasks": ["cold", "seeded"],
+                         "feedback_verdicts": len(feedback),
                          "trained_before": split_date, "encoder": encoder.model_id},
             "evaluation": {"split_date": split_date, "queries": len(outer.queries),
                            "figures": figures, "rule": "per task: no worse on recall@50 and ndcg@10, "

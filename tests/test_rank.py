@@ -140,3 +140,25 @@ def test_feedback_moves_the_ranking_the_way_it_asked(small_matcher: Matcher) -> 
     assert after[0].explanation["feedback"] == "relevant"
     assert [s.organisation.id for s in suggest_for_challenge(small_matcher, store.save_challenge(
         Challenge("Vaccine trials", "Clinical trials of new vaccines against infections.")), 10)] == before
+
+
+def test_verdicts_become_weighted_training_examples(tiny: evaluate.Evaluation, tmp_path: Path) -> None:
+    from matcher.domain import Organisation
+    from matcher.keys import feedback_for_training
+    from matcher.train import feedback_examples
+
+    service = Store(f"sqlite:///{tmp_path / 'service.db'}")
+    known = next(o for o in tiny.matcher.store.list_organisations(0, 50)[0] if o.external_id)
+    [judged, manual] = service.upsert_organisations([
+        Organisation(known.name, kind=known.kind, external_id=known.external_id),
+        Organisation("Typed In By Hand BV", kind="sme", description="No external id.")])
+    cid = service.save_challenge(Challenge("Vaccine trials", "Clinical trials of new vaccines."))
+    record_feedback(service, LOCAL_ADMIN, judged, "partnered", cid)
+    record_feedback(service, LOCAL_ADMIN, judged, "not_relevant", None, query="cheese ripening")
+    record_feedback(service, LOCAL_ADMIN, manual, "relevant", cid)
+    rows = feedback_for_training(service)
+    assert sorted((r["query"], r["verdict"]) for r in rows) == [
+        ("Vaccine trials. Clinical trials of new vaccines.", "partnered"), ("cheese ripening", "not_relevant")]
+    x, y, w = feedback_examples(tiny, rows).arrays()
+    assert x.shape == (2, len(features.FEATURES))
+    assert sorted(zip(y.tolist(), w.tolist())) == [(0, 2.0), (1, 3.0)]
