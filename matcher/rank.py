@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -22,6 +23,7 @@ from matcher.errors import IndexMismatch, NotFittedError
 from matcher.features import FEATURES
 
 CARD_VERSION = 1
+log = logging.getLogger(__name__)
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "ranker"
 
 
@@ -34,9 +36,13 @@ def load_default(setting: str, encoder_id: str) -> Ranker | None:
     folder = DEFAULT_DIR if setting == "auto" else Path(setting)
     if setting == "auto" and not (folder / "card.json").exists():
         return None
-    ranker, card = Ranker.load(folder)
     if setting != "auto":
-        return ranker
+        return Ranker.load(folder)[0]
+    try:
+        ranker, card = Ranker.load(folder)
+    except IndexMismatch as exc:  # a stale or unreadable shipped model must not stop the service
+        log.warning("not using the shipped ranker: %s", exc)
+        return None
     tasks = {t for t, won in (card.get("use_by_default") or {}).items() if won}
     if not tasks or card.get("training", {}).get("encoder") != encoder_id:
         return None
@@ -146,7 +152,11 @@ class Ranker:
             raise IndexMismatch(f"the ranker in {folder} was trained on other features; retrain it "
                                 "with `matcher train-ranker`")
         ranker = cls(model=card.get("model", "gbt"), **card.get("hyper_parameters", {}))
-        ranker.estimator_ = joblib.load(folder / "model.joblib")
+        try:
+            ranker.estimator_ = joblib.load(folder / "model.joblib")
+        except Exception as exc:  # missing, truncated, or pickled by an incompatible scikit-learn
+            raise IndexMismatch(f"the ranker in {folder} cannot be loaded ({exc}); retrain it with "
+                                "`matcher train-ranker`") from exc
         ranker.features_ = list(card["features"])
         ranker.card_ = card
         return ranker, card

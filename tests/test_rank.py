@@ -162,3 +162,17 @@ def test_verdicts_become_weighted_training_examples(tiny: evaluate.Evaluation, t
     x, y, w = feedback_examples(tiny, rows).arrays()
     assert x.shape == (2, len(features.FEATURES))
     assert sorted(zip(y.tolist(), w.tolist())) == [(0, 2.0), (1, 3.0)]
+
+
+def test_a_broken_ranker_file_is_refused_and_the_service_falls_back(ranker: Ranker, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher import rank
+
+    ranker.save(tmp_path / "r", {"use_by_default": {"cold": True, "seeded": True},
+                                 "training": {"encoder": "some-encoder"}})
+    (tmp_path / "r" / "model.joblib").write_bytes(b"not a model")
+    with pytest.raises(IndexMismatch, match="cannot be loaded"):
+        rank.load_default(str(tmp_path / "r"), "some-encoder")
+    monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "r")
+    assert rank.load_default("auto", "some-encoder") is None
+    assert rank.load_default("off", "some-encoder") is None
