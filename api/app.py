@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         matcher = open_matcher(settings)
         matcher.sync()
+        matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
         app.state.matcher = matcher
         yield
 

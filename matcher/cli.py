@@ -7,6 +7,7 @@ and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -345,6 +346,8 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
         demo_cmd(force=False, as_json=False)
     _open(settings)  # embed and index before the workers start, so they load a ready index
     ensure_admin_key(settings)
+    if workers > 1 and not os.environ.get("MATCHER_THREADS"):  # each worker gets its share of the cores
+        os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     h, p = host or settings.host, port or settings.port
     err.print(f"matcher serving on http://{h}:{p}  (API docs at http://{h}:{p}/docs)")
     uvicorn.run("api.app:app", host=h, port=p, workers=workers, log_level="warning")

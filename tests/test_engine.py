@@ -173,3 +173,15 @@ def test_import_is_idempotent(store: Store, small_cordis: CordisData) -> None:
     assert (second.organisations_new, second.organisations_updated, second.memberships_new,
             second.evidence_new) == (0, 0, 0, 0)
     assert store.change_no() == n
+
+
+def test_query_vectors_are_cached_and_equal_to_the_encoders(small_matcher: Matcher) -> None:
+    texts = ["wearable ECG patch", "vaccine trial", "wearable ECG patch"]
+    first = small_matcher.query_vectors(texts)
+    assert np.array_equal(first[0], first[2])
+    assert np.allclose(first, small_matcher.encoder.encode_queries(texts), atol=1e-6)
+    from matcher import engine
+
+    for i in range(engine.QUERY_CACHE + 5):  # the cache stays bounded and still answers right
+        small_matcher.query_vectors([f"query number {i}"])
+    assert np.allclose(small_matcher.query_vectors(texts), first, atol=1e-6)

@@ -1,0 +1,120 @@
+"""HTTP throughput: search requests per second and p50/p99 with two workers, concurrent clients, loopback.
+
+Reuses ``benchmarks/http_search.py`` (demo data in a temporary ``MATCHER_HOME``, its query
+texts, its helpers) and adds what it does not measure: ``matcher serve --workers 2`` driven by
+``--clients`` concurrent keep-alive connections (threads with httpx), bounded by ``--requests``
+and ``--max-seconds``. The reference, in the same run: the same requests to ``GET /health``
+(the HTTP stack without matching). Nothing leaves 127.0.0.1.
+
+    .venv/bin/python benchmarks/http_load.py --requests 600 --clients 8
+    .venv/bin/python benchmarks/http_load.py --small
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from common import ROOT, machine_line, summary
+from http_search import free_port, matcher, queries, wait_ready
+
+
+def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: int, max_s: float
+          ) -> tuple[list[float], float]:
+    lat: list[float] = []
+    lock, counter = threading.Lock(), [0]
+    stop_at = time.monotonic() + max_s
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            while time.monotonic() < stop_at:
+                with lock:
+                    i = counter[0]
+                    counter[0] += 1
+                if i >= total:
+                    return
+                t0 = time.perf_counter()
+                r = (c.post(path, json={"text": texts[i % len(texts)], "k": 10}) if path.startswith("/v1")
+                     else c.get(path))
+                ms = (time.perf_counter() - t0) * 1000
+                r.raise_for_status()
+                with lock:
+                    lat.append(ms)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat, time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
+    env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": args.model}
+    env.pop("MATCHER_DATABASE_URL", None)
+    if not (home / "matcher.db").exists():
+        matcher(["demo", "--json"], env, timeout=900)
+    key = matcher(["keys", "create", "--role", "viewer", "--label", "benchmark"], env, 120).strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(args.workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        ready = wait_ready(url, server, timeout=300)
+        texts = queries()
+        drive(url, key, "/v1/search", texts, args.warmup, args.clients, 60)  # warm-up: both workers load
+        lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
+        ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    return {"model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
+            "clients": args.clients, "requests": len(lat), "search_rps": round(len(lat) / wall, 1),
+            "search_ms": summary(lat), "reference_health_rps": round(len(ref) / ref_wall, 1),
+            "reference_health_ms": summary(ref)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", action="store_true", help="use-m3, 10 requests, 2 clients (smoke)")
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.small:
+        args.requests, args.clients, args.warmup, args.model = 10, 2, 2, "use-m3"
+    print(machine_line(), flush=True)
+    with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp:
+        r = run(args, Path(tmp))
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"demo: {r['vectors']} vectors, model {r['model']}; {r['workers']} workers, {r['clients']} clients")
+    s, h = r["search_ms"], r["reference_health_ms"]
+    print(f"  POST /v1/search: {r['search_rps']} req/s, p50 {s['p50']} ms, p99 {s['p99']} ms "  # type: ignore[index]
+          f"({r['requests']} requests)")
+    print(f"  GET /health (reference): {r['reference_health_rps']} req/s, p50 {h['p50']} ms, "  # type: ignore[index]
+          f"p99 {h['p99']} ms")
+    print("RESULT " + json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Import and embedding throughput (texts per second) against the bare model encode on the same texts.
+
+The pipeline: a CORDIS subset imported into a fresh store (no vector cache), then
+``Matcher.embed_missing`` (batched ``encode_documents``, normalisation, concatenation, storing the
+vectors). The reference: each part's bare encode on the same texts (``SentenceTransformer.encode``
+for MiniLM, ``USE.encode`` for use-m3) with the encoder's batch size. The reference is timed
+before and after the pipeline and averaged, so drift of the machine's load cancels out.
+
+    .venv/bin/python benchmarks/throughput.py --texts 96
+    .venv/bin/python benchmarks/throughput.py --small
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from common import SHARED, machine_line
+
+from matcher.embed import load_encoder
+from matcher.engine import Matcher
+from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.store import Store
+
+
+def bare_encode(encoder, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """Seconds the parts' bare models take on ``texts`` (the same batch sizes as the pipeline)."""
+    t0 = time.perf_counter()
+    for part in getattr(encoder, "parts", None) or [encoder]:
+        model = part._model
+        if hasattr(model, "get_sentence_embedding_dimension"):  # SentenceTransformer
+            model.encode(texts, batch_size=part.batch_size, show_progress_bar=False, convert_to_numpy=True)
+        else:
+            for i in range(0, len(texts), part.batch_size):
+                model.encode(texts[i:i + part.batch_size])
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", action="store_true", help="8 texts, use-m3 (smoke test)")
+    parser.add_argument("--texts", type=int, default=96, help="project texts to import and embed")
+    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.small:
+        args.texts, args.model = 8, "use-m3"
+    print(machine_line(), flush=True)
+    encoder = load_encoder(args.model)
+    data = CordisData.read(SHARED / "cordis_health")
+    keep = set(sorted(data.projects)[: args.texts])
+    data = data.subset(lambda p: p["project_id"] in keep)
+    with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'tp.db'}")
+        t0 = time.perf_counter()
+        import_cordis(store, data)
+        import_s = time.perf_counter() - t0
+        texts = [x for _h, x in store.texts_without_vectors(encoder.model_id)]
+        bare_encode(encoder, texts[:4])  # warm-up
+        before = bare_encode(encoder, texts)
+        t0 = time.perf_counter()
+        n = Matcher(store, encoder, None).embed_missing()
+        embed_s = time.perf_counter() - t0
+        after = bare_encode(encoder, texts)
+    ref_s = (before + after) / 2
+    r = {"model": encoder.model_id, "texts": n, "mean_chars": round(sum(map(len, texts)) / max(1, len(texts))),
+         "import_s": round(import_s, 2), "pipeline_embed_texts_per_s": round(n / embed_s, 2),
+         "pipeline_import_and_embed_texts_per_s": round(n / (embed_s + import_s), 2),
+         "bare_encode_texts_per_s": round(len(texts) / ref_s, 2),
+         "bare_encode_s_before_after": [round(before, 2), round(after, 2)],
+         "ratio_embed": round((n / embed_s) / (len(texts) / ref_s), 3),
+         "ratio_import_and_embed": round((n / (embed_s + import_s)) / (len(texts) / ref_s), 3)}
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"{r['texts']} project texts (mean {r['mean_chars']} characters), model {r['model']}")
+    print(f"  bare encode:                {r['bare_encode_texts_per_s']} texts/s "
+          f"(before/after: {r['bare_encode_s_before_after']} s)")
+    print(f"  pipeline embedding:         {r['pipeline_embed_texts_per_s']} texts/s  ratio {r['ratio_embed']}")
+    print(f"  pipeline import + embedding: {r['pipeline_import_and_embed_texts_per_s']} texts/s  "
+          f"ratio {r['ratio_import_and_embed']} (import {r['import_s']} s)")
+    print("RESULT " + json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

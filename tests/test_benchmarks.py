@@ -1,0 +1,33 @@
+"""Smoke runs of the benchmarks at tiny sizes, so they never rot. They assert that each runs and
+prints its figures and the machine, never a timing (the real runs are recorded in docs/BENCHMARKS.md).
+The HTTP load benchmark starts two workers on the demo data and is left to its manual runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_shared
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("script", "keys"), [
+    ("query_latency.py", ["search", "suggestions", "partners", "ratio_p50"]),
+    ("scale_1m.py", ["approximate", "pipeline_ms", "exact_single_ms"]),
+    ("throughput.py", ["pipeline_embed_texts_per_s", "bare_encode_texts_per_s", "ratio_embed"]),
+    ("startup.py", ["ready_ms", "reference_ms", "peak_rss_mb"]),
+])
+def test_benchmark_runs_small_and_prints_figures(script: str, keys: list[str]) -> None:
+    need_shared()
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--small"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("machine: ") and " cores, " in done.stdout.splitlines()[0]
+    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    for key in keys:
+        assert key in result, f"{script} did not report {key}"
