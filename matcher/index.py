@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from matcher.artifacts import atomic_folder
 from matcher.errors import IndexMismatch, InvalidInput
 
 APPROX_THRESHOLD = 200_000  # exact search below this many vectors, IVF above
@@ -171,23 +170,12 @@ class VectorIndex:
     # ---- persistence ------------------------------------------------------------------
     def save(self, folder: Path, manifest: dict[str, Any]) -> None:
         """Write the index and its manifest atomically (temporary sibling, fsync, rename)."""
-        folder = Path(folder)
-        tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        faiss.write_index(self._index, str(tmp / "index.faiss"))
-        full = {**manifest, "dim": self.dim, "kind": self.kind, "count": len(self), "normalised": True,
-                "format": FORMAT_VERSION, "faiss": faiss.__version__,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-        (tmp / "manifest.json").write_text(json.dumps(full, indent=2))
-        for name in ("index.faiss", "manifest.json"):
-            with open(tmp / name, "rb") as fh:
-                os.fsync(fh.fileno())
-        old = folder.with_name(folder.name + f".old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(Path(folder)) as tmp:
+            faiss.write_index(self._index, str(tmp / "index.faiss"))
+            full = {**manifest, "dim": self.dim, "kind": self.kind, "count": len(self), "normalised": True,
+                    "format": FORMAT_VERSION, "faiss": faiss.__version__,
+                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+            (tmp / "manifest.json").write_text(json.dumps(full, indent=2))
 
     @classmethod
     def load(cls, folder: Path, expect: dict[str, Any]) -> tuple[VectorIndex, dict[str, Any]]:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from matcher.artifacts import atomic_folder
 from matcher.errors import IndexMismatch, NotFittedError
 from matcher.features import FEATURES
 
@@ -115,28 +114,20 @@ class Ranker:
 
     # ---- persistence --------------------------------------------------------------
     def save(self, folder: Path, card: dict[str, Any]) -> None:
-        """Write ``model.joblib`` and ``card.json`` atomically (temporary sibling, then rename)."""
+        """Write ``model.joblib`` and ``card.json`` atomically (see :mod:`matcher.artifacts`)."""
         import joblib
         import sklearn
 
         if not hasattr(self, "estimator_"):
             raise NotFittedError("cannot save an unfitted ranker")
-        folder = Path(folder)
-        tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        joblib.dump(self.estimator_, tmp / "model.joblib")
-        full = {"card_version": CARD_VERSION, "features": self.features_, "model": self.model,
-                "hyper_parameters": {k: getattr(self, k) for k in ("max_iter", "learning_rate", "max_leaf_nodes",
-                                                                    "l2", "random_state")},
-                "sklearn": sklearn.__version__, "numpy": np.__version__,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), **card}
-        (tmp / "card.json").write_text(json.dumps(full, indent=2))
-        old = folder.with_name(folder.name + f".old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(Path(folder)) as tmp:
+            joblib.dump(self.estimator_, tmp / "model.joblib")
+            full = {"card_version": CARD_VERSION, "features": self.features_, "model": self.model,
+                    "hyper_parameters": {k: getattr(self, k) for k in ("max_iter", "learning_rate",
+                                                                        "max_leaf_nodes", "l2", "random_state")},
+                    "sklearn": sklearn.__version__, "numpy": np.__version__,
+                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), **card}
+            (tmp / "card.json").write_text(json.dumps(full, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> tuple[Ranker, dict[str, Any]]:
