@@ -30,9 +30,10 @@ def atomic_folder(folder: Path) -> Iterator[Path]:
     tmp.mkdir(parents=True)
     try:
         yield tmp
-        for path in tmp.iterdir():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
         old = folder.with_name(folder.name + f".old-{os.getpid()}")
         if folder.exists():
             folder.rename(old)

@@ -97,8 +97,9 @@ class Matcher:
             return False
         self.embed_missing(progress)
         changes = self.store.changes_since(max(self.change_no_, 0)) if self.index_ is not None else None
+        dirty = bool(changes)
         if self.index_ is None:
-            self.index_ = self._load_or_rebuild(current)
+            self.index_, dirty = self._load_or_rebuild(current)
         elif changes:
             self._catch_up(changes)
         texts_changed = self.lexical_ is None or any(c[1] == "text" for c in (changes or []))
@@ -106,11 +107,12 @@ class Matcher:
             texts = self.store.texts()
             ids = np.asarray(sorted(texts), dtype=np.int64)
             self.lexical_ = LexicalIndex().fit(ids, [texts[i][1] for i in ids])
+            dirty = True
         assert self.lexical_ is not None
         self.catalogue_ = Catalogue.from_store(self.store, self.lexical_.ids_)
         self.graph_ = CollaborationGraph.from_store(self.store, self.catalogue_.org_ids)
         self.change_no_ = current
-        if self.index_dir is not None and (changes is None or changes):
+        if self.index_dir is not None and dirty:
             self._save(current)
         return True
 
@@ -134,7 +136,9 @@ class Matcher:
     def _expect(self) -> dict[str, object]:
         return {"model_id": self.encoder.model_id, "dim": self.encoder.dim, "db_uuid": self.store.db_uuid}
 
-    def _load_or_rebuild(self, current: int) -> VectorIndex:
+    def _load_or_rebuild(self, current: int) -> tuple[VectorIndex, bool]:
+        """The saved index caught up to ``current`` (and its lexical index when no text changed
+        since it was saved), or a rebuilt one; and whether anything differs from the saved folder."""
         if self.index_dir is not None and self.index_dir.exists():
             try:
                 index, manifest = VectorIndex.load(self.index_dir, self._expect())
@@ -142,11 +146,14 @@ class Matcher:
                 if behind > current:
                     raise IndexMismatch(f"index is at change {behind}, the database at {current}")
                 self.index_ = index
-                self._catch_up(self.store.changes_since(behind))
-                return index
+                changes = self.store.changes_since(behind)
+                self._catch_up(changes)
+                if not any(c[1] == "text" for c in changes):
+                    self.lexical_ = LexicalIndex.load(self.index_dir / "lexical")
+                return index, bool(changes)
             except IndexMismatch as exc:
                 log.warning("rebuilding the vector index: %s", exc)
-        return self._rebuild()
+        return self._rebuild(), True
 
     def _rebuild(self) -> VectorIndex:
         ids, vecs = self.store.text_vectors(self.encoder.model_id)
@@ -168,7 +175,9 @@ class Matcher:
     def _save(self, current: int) -> None:
         assert self.index_ is not None and self.index_dir is not None
         try:
-            self.index_.save(self.index_dir, {**self._expect(), "change_no": current})
+            lexical = self.lexical_
+            self.index_.save(self.index_dir, {**self._expect(), "change_no": current},
+                             extra=(lambda tmp: lexical.save(tmp / "lexical")) if lexical is not None else None)
         except OSError as exc:
             # Several workers share the folder and may swap it in at the same moment; the loser's copy
             # is simply not saved. The saved index is a cache: the next start catches up or rebuilds.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,7 @@ class VectorIndex:
         return faiss.SearchParameters(sel=sel) if sel else None
 
     # ---- persistence ------------------------------------------------------------------
-    def save(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def save(self, folder: Path, manifest: dict[str, Any], extra: Callable[[Path], None] | None = None) -> None:
         """Write the index and its manifest atomically (temporary sibling, fsync, rename)."""
         with atomic_folder(Path(folder)) as tmp:
             faiss.write_index(self._index, str(tmp / "index.faiss"))
@@ -176,6 +176,8 @@ class VectorIndex:
                     "format": FORMAT_VERSION, "faiss": faiss.__version__,
                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
             (tmp / "manifest.json").write_text(json.dumps(full, indent=2))
+            if extra is not None:  # derived state saved beside the vectors (the lexical index)
+                extra(tmp)
 
     @classmethod
     def load(cls, folder: Path, expect: dict[str, Any]) -> tuple[VectorIndex, dict[str, Any]]:

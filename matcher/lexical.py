@@ -9,6 +9,7 @@ before the cut-off.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -32,6 +33,27 @@ class LexicalIndex:
         if corpus:
             self._bm25.index(corpus, show_progress=False)
         return self
+
+    def save(self, folder: Path) -> None:
+        """Write the fitted index into ``folder`` (bm25s arrays, vocabulary, and our ids)."""
+        if self._bm25 is None or len(self) == 0:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder))
+        np.save(folder / "ids.npy", self.ids_)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        """A saved index, or None when ``folder`` holds none or an unreadable one (then refit)."""
+        if not (folder / "ids.npy").exists():
+            return None
+        try:
+            out = cls()
+            out._bm25 = bm25s.BM25.load(str(folder))
+            out.ids_ = np.load(folder / "ids.npy")
+            return out
+        except Exception:  # a damaged cache is refitted from the store, never trusted
+            return None
 
     def __len__(self) -> int:
         return int(self.ids_.shape[0])

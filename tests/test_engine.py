@@ -185,3 +185,22 @@ def test_query_vectors_are_cached_and_equal_to_the_encoders(small_matcher: Match
     for i in range(engine.QUERY_CACHE + 5):  # the cache stays bounded and still answers right
         small_matcher.query_vectors([f"query number {i}"])
     assert np.allclose(small_matcher.query_vectors(texts), first, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["none", "garble"])
+def test_a_restart_reuses_the_saved_lexical_index_or_refits_a_damaged_one(small_matcher: Matcher, encoder: Encoder,
+                                                                         damage: str) -> None:
+    folder = small_matcher.index_dir
+    assert folder is not None and (folder / "lexical" / "ids.npy").exists()
+    stamp = (folder / "index.faiss").stat().st_mtime_ns
+    if damage == "garble":
+        for f in (folder / "lexical").iterdir():
+            if f.name != "ids.npy":
+                f.write_bytes(b"garbled")
+    before = [s.organisation.id for s in small_matcher.search(Query("vaccine immunology trial", k=8))]
+    again = Matcher(small_matcher.store, encoder, folder)
+    again.sync()
+    assert [s.organisation.id for s in again.search(Query("vaccine immunology trial", k=8))] == before
+    assert np.array_equal(again.lexical_.ids_, small_matcher.lexical_.ids_)  # type: ignore[union-attr]
+    saved_again = (folder / "index.faiss").stat().st_mtime_ns != stamp
+    assert saved_again == (damage == "garble")  # an unchanged folder is not rewritten at every start
