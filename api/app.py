@@ -20,7 +20,7 @@ from api.schemas import ERROR_RESPONSES, NOT_BLANK
 from api.web import install as install_web
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
-from matcher.service import open_matcher
+from matcher.service import shared_matcher
 
 log = logging.getLogger("matcher.api")
 UPLOAD_PATH = "/v1/organisations/import"
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        matcher = open_matcher(settings)
+        matcher = shared_matcher(settings)
         matcher.sync()
         matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
         app.state.matcher = matcher

@@ -344,7 +344,10 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
     settings = get_settings()
     if demo and open_store(settings).count_organisations() == 0:
         demo_cmd(force=False, as_json=False)
-    _open(settings)  # embed and index before the workers start, so they load a ready index
+    from matcher.service import shared_matcher
+
+    with progress_bar() as start:  # embed and index before the workers start, so they load a ready index
+        shared_matcher(settings).sync(start)
     ensure_admin_key(settings)
     if workers > 1 and not os.environ.get("MATCHER_THREADS"):  # each worker gets its share of the cores
         os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))

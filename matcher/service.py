@@ -19,3 +19,15 @@ def open_matcher(settings: Settings, store: Store | None = None) -> Matcher:
     m = Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind)
     m.ranker_ = load_default(settings.ranker, encoder.model_id)
     return m
+
+
+_SHARED: dict[tuple[str, ...], Matcher] = {}
+
+
+def shared_matcher(settings: Settings) -> Matcher:
+    """One matcher per process and settings: ``matcher serve`` indexes before the server starts,
+    and the app in the same process (one worker) then finds it ready instead of loading it again."""
+    key = (settings.db_url, settings.model, str(settings.index_dir), settings.index_kind, settings.ranker)
+    if key not in _SHARED:
+        _SHARED[key] = open_matcher(settings)
+    return _SHARED[key]
