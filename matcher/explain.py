@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from matcher.store import Store
 from matcher.text import sentences, tokens, words
 
 MAX_SENTENCE = 400
+
+
+@lru_cache(maxsize=1024)
+def _analysed(text: str) -> tuple[tuple[str, tuple[tuple[str, frozenset[str]], ...]], ...]:
+    """Sentences of ``text``, each with its distinct words and their stemmed tokens (cached per text:
+    the same evidence is explained again and again)."""
+    return tuple((sent, tuple((w, frozenset(tokens(w))) for w in dict.fromkeys(words(sent))))
+                 for sent in (sentences(text) or [text]))
 
 
 def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
@@ -20,10 +29,10 @@ def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
     """
     q = set(tokens(query))
     best, best_terms, best_n = "", [], -1
-    for s in sentences(text) or [text]:
-        terms = [w for w in dict.fromkeys(words(s)) if set(tokens(w)) & q]
+    for sent, analysed in _analysed(text):
+        terms = [w for w, toks in analysed if toks & q]
         if len(terms) > best_n:
-            best, best_terms, best_n = s, terms, len(terms)
+            best, best_terms, best_n = sent, terms, len(terms)
     if len(best) > MAX_SENTENCE:
         best = best[:MAX_SENTENCE].rsplit(" ", 1)[0] + " …"
     return best, best_terms
