@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from common import ROOT, machine_line, summary
-from http_search import free_port, matcher, queries, wait_ready
+from common import machine_line, summary
+from http_search import demo_env, free_port, queries, start_server, stop_server, wait_ready
 
 
 def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: int, max_s: float
@@ -60,15 +56,9 @@ def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: 
 
 
 def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
-    env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": args.model}
-    env.pop("MATCHER_DATABASE_URL", None)
-    if not (home / "matcher.db").exists():
-        matcher(["demo", "--json"], env, timeout=900)
-    key = matcher(["keys", "create", "--role", "viewer", "--label", "benchmark"], env, 120).strip().splitlines()[-1]
+    env, key = demo_env(home, args.model)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(args.workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    server = start_server(env, port, args.workers)
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, server, timeout=300)
@@ -77,11 +67,7 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
         lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
         ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)
     return {"model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
             "clients": args.clients, "requests": len(lat), "search_rps": round(len(lat) / wall, 1),
             "search_ms": summary(lat), "reference_health_rps": round(len(ref) / ref_wall, 1),

@@ -67,17 +67,42 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
-    env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": args.model}
+def demo_env(home: Path, model: str) -> tuple[dict[str, str], str]:
+    """The environment of a server over the demo in ``home`` (loaded on first use) and a viewer key."""
+    env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": model}
     env.pop("MATCHER_DATABASE_URL", None)
     if not (home / "matcher.db").exists():
         matcher(["demo", "--json"], env, timeout=900)
     key = matcher(["keys", "create", "--role", "viewer", "--label", "benchmark"], env, 120).strip().splitlines()[-1]
+    return env, key
+
+
+def start_server(env: dict[str, str], port: int, workers: int = 1, log: Path | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """``matcher serve`` on 127.0.0.1:``port`` in its own process group (stop it with :func:`stop_server`)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child, closed below
+    try:
+        return subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT if log else subprocess.DEVNULL, start_new_session=True)
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, SIGKILL after 20 s."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
+    env, key = demo_env(home, args.model)
     port = free_port()
-    log = open(home / "bench-server.log", "ab")  # noqa: SIM115 - handed to the child, closed below
-    server = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
+    server = start_server(env, port, log=home / "bench-server.log")
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, server, timeout=300)
@@ -94,11 +119,7 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
                 latencies.append((time.perf_counter() - t0) * 1000)
                 r.raise_for_status()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)
     return {"cores": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
             "load_average_1m": round(os.getloadavg()[0], 2),
             "model": ready.get("model"), "vectors": ready.get("vectors"), "requests": len(latencies),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import httpx
 from common import BENCH_HOME, ROOT, machine_line, summary
-from http_search import free_port
+from http_search import free_port, start_server, stop_server
 
 REFERENCE = ("import sys, faiss; from matcher.embed import load_encoder; load_encoder(sys.argv[1]); "
              "faiss.read_index(sys.argv[2])")
@@ -41,9 +40,7 @@ def peak_rss_mb(pid: int) -> float:
 def start_once(env: dict[str, str], timeout: float) -> tuple[float, float]:
     port = free_port()
     t0 = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = start_server(env, port)
     try:
         while time.perf_counter() - t0 < timeout:
             if server.poll() is not None:
@@ -56,11 +53,7 @@ def start_once(env: dict[str, str], timeout: float) -> tuple[float, float]:
             time.sleep(0.05)
         raise SystemExit(f"not ready within {timeout} s")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)
 
 
 def main() -> None:
