@@ -144,10 +144,10 @@ def search_cmd(text: Annotated[str, typer.Argument(help="What you look for, in E
                k: KOpt = 10, kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None,
                sme: SmeOpt = None, exclude: ExcludeOpt = None, as_json: JsonOpt = False) -> None:
     """Rank organisations for a free-text need."""
-    from matcher.engine import Query
+    from matcher.queries import text_query
 
     m = _open()
-    print_suggestions(m.search(Query(text, k, _filters(kind, country, nuts, sme, exclude))), as_json)
+    print_suggestions(m.search(text_query(m, text, k, _filters(kind, country, nuts, sme, exclude))), as_json)
 
 
 @app.command("suggest")

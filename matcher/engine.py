@@ -284,10 +284,9 @@ class Matcher:
             return None
         cat = self.catalogue_
         assert cat is not None
-        cands, ties, seed = self.candidates(query, org_scores)
+        cands, x = self.candidate_rows(query, fused, dense, lexical, org_scores)
         if len(cands) == 0:
-            return cands, np.zeros(0), np.zeros((0, len(features.FEATURES)))
-        x = features.candidate_matrix(cat, features.DocScores(fused, dense, lexical), org_scores, cands, ties, seed)
+            return cands, np.zeros(0), x
         scores = self.ranker_.score(x)
         order = np.lexsort((-_finite_or(org_scores[cands]), -scores))
         return cands[order], scores[order], x[order]
@@ -323,6 +322,20 @@ class Matcher:
         for c, e, score, row, con in zip(comps, expls, ranked[1][:n], rows, contrib):
             c["ranker"] = float(score)
             e["reasons"] = reasons(features.FEATURES, row.tolist(), con.tolist(), seed_name, ref_year)
+
+    def candidate_rows(self, query: Query, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
+                       org_scores: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ranker's candidates (plus ``extra`` positions) and their feature rows: the one place that
+        builds them, for ranking here and for training in :mod:`matcher.train`."""
+        cat = self.catalogue_
+        assert cat is not None
+        cands, ties, seed = self.candidates(query, org_scores)
+        if extra is not None and len(extra):
+            cands = np.union1d(cands, extra)
+        if len(cands) == 0:
+            return cands, np.zeros((0, len(features.FEATURES)))
+        docs = features.DocScores(fused, dense, lexical)
+        return cands, features.candidate_matrix(cat, docs, org_scores, cands, ties, seed)
 
     def candidates(self, query: Query, org_scores: np.ndarray) -> tuple[np.ndarray, Ties | None, int | None]:
         """Candidate positions for the ranker: the best by fused score, plus the seed's allowed partners."""

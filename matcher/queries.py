@@ -16,6 +16,12 @@ LOOK_ALIKES = 5  # companies checked for offering the same as a company looking 
 LOOK_ALIKE_SHARE = 0.8  # ... and counted as look-alikes when their match is this close to the best
 
 
+def text_query(matcher: Matcher, text: str, k: int = 10, filters: Filters | None = None,
+               visible: tuple[str, ...] | None = None) -> Query:
+    """A free-text query, with the feedback users gave on this exact text applied."""
+    return Query(text, k, filters or Filters(), visible, verdicts=verdicts_for(matcher.store, None, text))
+
+
 def challenge_query(matcher: Matcher, challenge_id: int, k: int = 10, filters: Filters | None = None) -> Query:
     """A query for a challenge: its text, its wanted kinds, and its poser left out."""
     ch = matcher.store.get_challenge(challenge_id)

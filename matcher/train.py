@@ -69,14 +69,10 @@ def query_examples(ev: Evaluation, tasks: Sequence[str] = ("cold", "seeded")) ->
             if task == "seeded" and seed is None:
                 continue
             query = Query(q.text, 100, Filters(exclude_ids=[seed] if seed else []), seed=seed)
-            fused, dense, lexical, org_scores, _ = m.retrieve(query, qv)
-            cands, ties, seed_pos = m.candidates(query, org_scores)
-            gold = q.gold - {seed}
-            y = np.isin(cat.org_ids[cands], list(gold))
+            cands, x = m.candidate_rows(query, *m.retrieve(query, qv)[:4])
+            y = np.isin(cat.org_ids[cands], list(q.gold - {seed}))
             if not y.any():
                 continue
-            x = features.candidate_matrix(cat, features.DocScores(fused, dense, lexical), org_scores, cands,
-                                          ties, seed_pos)
             out.add(x, y, np.where(y, 1.0 / y.sum(), 1.0 / max((~y).sum(), 1)) * 10.0)
     return out
 
@@ -99,13 +95,10 @@ def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]]) -> Example
     vecs = m.encoder.encode_queries([r["query"] for r in rows])
     for r, qv in zip(rows, vecs):
         query = Query(r["query"], 100)
-        fused, dense, lexical, org_scores, _ = m.retrieve(query, qv)
-        cands, _ties, _seed = m.candidates(query, org_scores)
         pos = cat.org_index([known[r["external_id"]]])
         if not len(pos):
             continue
-        cands = np.union1d(cands, pos)
-        x = features.candidate_matrix(cat, features.DocScores(fused, dense, lexical), org_scores, cands)
+        cands, x = m.candidate_rows(query, *m.retrieve(query, qv)[:4], extra=pos)
         label, weight = FEEDBACK_WEIGHT[r["verdict"]]
         out.add(x[np.flatnonzero(cands == pos[0])], np.asarray([label]), weight)
     return out

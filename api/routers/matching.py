@@ -8,8 +8,7 @@ from api.deps import MatcherDep, Reader
 from api.schemas import SearchIn, SuggestionsPublic
 from matcher import access
 from matcher.domain import Filters
-from matcher.engine import Query
-from matcher.keys import verdicts_for
+from matcher.queries import text_query
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 
@@ -17,7 +16,6 @@ router = APIRouter(prefix="/v1", tags=["matching"])
 @router.post("/search", response_model=SuggestionsPublic)
 def search(body: SearchIn, matcher: MatcherDep, p: Reader) -> SuggestionsPublic:
     """Rank organisations for a need written in English or Dutch."""
-    query = Query(body.text, body.k, Filters(**body.filters.model_dump()), access.visible_levels(p),
-                  verdicts=verdicts_for(matcher.store, None, body.text))
+    query = text_query(matcher, body.text, body.k, Filters(**body.filters.model_dump()), access.visible_levels(p))
     found = matcher.search(query)
     return SuggestionsPublic(data=[s.to_dict() for s in found], count=len(found))  # type: ignore[misc]

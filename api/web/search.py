@@ -16,8 +16,7 @@ from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, valida
 from matcher import access
 from matcher.domain import Filters
 from matcher.engine import Matcher
-from matcher.engine import Query as MatchQuery
-from matcher.queries import partners_query
+from matcher.queries import partners_query, text_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 RESULTS = 20
@@ -52,7 +51,8 @@ def search_page(request: Request, q: Text = "", kind: Code = "", country: Code =
         except ValidationError as exc:
             error = validation_message(exc)
         else:
-            query = MatchQuery(body.text, body.k, Filters(**body.filters.model_dump()), access.visible_levels(p))
+            query = text_query(_matcher(request), body.text, body.k, Filters(**body.filters.model_dump()),
+                               access.visible_levels(p))
             results = [s.to_dict() for s in _matcher(request).search(query)]
     return render(request, "search.html", form=form, results=results, error=error, examples=EXAMPLES,
                   kinds=KIND_LABELS)
