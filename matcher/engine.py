@@ -224,10 +224,14 @@ class Matcher:
         cat = self.catalogue_
         assert cat is not None
         fused, dense, lexical, org_scores, counts = self.retrieve(query, qvec)
-        ranked = self._rerank(query, fused, dense, lexical, org_scores)
-        top = ranked[0] if ranked is not None else _top_k(org_scores, query.k + len(query.verdicts) + len(query.demote))
-        if query.verdicts or query.demote:
-            top, ranked = self._apply_verdicts(query, top, ranked, org_scores)
+        liked, unwanted = self._verdict_positions(query, org_scores)
+        ranked = self._rerank(query, fused, dense, lexical, org_scores, extra=liked)
+        top = ranked[0] if ranked is not None else _top_k(org_scores, query.k + len(unwanted))
+        if len(liked) or len(unwanted):  # feedback on this query: judged relevant up, not relevant down
+            top = fuse.apply_verdicts(top, liked, unwanted)
+            if ranked is not None:  # the same permutation for scores and feature rows (liked are candidates)
+                rows = _positions_in(ranked[0], top)
+                ranked = (top, ranked[1][rows], ranked[2][rows])
         top = top[:query.k]
         if not explain:
             return [Suggestion(Organisation(name="", id=int(cat.org_ids[p])), r, float(org_scores[p]), {}, {})
@@ -276,7 +280,8 @@ class Matcher:
             depth *= 4
 
     def _rerank(self, query: Query, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
-                org_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                org_scores: np.ndarray, extra: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(positions, ranker scores, feature rows) best first, or None when no ranker is in use."""
         if self.ranker_ is None or not self.config.rerank:
             return None
@@ -284,28 +289,21 @@ class Matcher:
             return None
         cat = self.catalogue_
         assert cat is not None
-        cands, x = self.candidate_rows(query, fused, dense, lexical, org_scores)
+        cands, x = self.candidate_rows(query, fused, dense, lexical, org_scores, extra)
         if len(cands) == 0:
             return cands, np.zeros(0), x
         scores = self.ranker_.score(x)
         order = np.lexsort((-_finite_or(org_scores[cands]), -scores))
         return cands[order], scores[order], x[order]
 
-    def _apply_verdicts(self, query: Query, top: np.ndarray, ranked: tuple[np.ndarray, ...] | None,
-                        org_scores: np.ndarray) -> tuple[np.ndarray, Any]:
-        """Feedback on this query moves organisations: judged relevant up, not relevant (and look-alikes) down."""
+    def _verdict_positions(self, query: Query, org_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Catalogue positions judged relevant (only those still allowed) and those to show last:
+        judged not relevant, or look-alikes of the organisation asking."""
         cat = self.catalogue_
         assert cat is not None
-        pos = cat.org_index([int(i) for i, v in query.verdicts.items() if v != "not_relevant"])
-        neg = cat.org_index([int(i) for i, v in query.verdicts.items() if v == "not_relevant"] + query.demote)
-        pos = pos[np.isfinite(org_scores[pos])]  # filtered out or not visible stays out
-        new = fuse.apply_verdicts(top, pos, neg)
-        if ranked is not None:  # keep scores and feature rows aligned with the new order
-            index = {int(p): i for i, p in enumerate(ranked[0])}
-            rows = [index.get(int(p), -1) for p in new]
-            x = np.vstack([ranked[2][r] if r >= 0 else ranked[2].mean(axis=0) for r in rows]) if rows else ranked[2]
-            ranked = (new, np.asarray([ranked[1][r] if r >= 0 else 0.0 for r in rows]), x)
-        return new, ranked
+        liked = cat.org_index([int(i) for i, v in query.verdicts.items() if v != "not_relevant"])
+        unwanted = cat.org_index([int(i) for i, v in query.verdicts.items() if v == "not_relevant"] + query.demote)
+        return liked[np.isfinite(org_scores[liked])], unwanted
 
     def _add_reasons(self, query: Query, ranked: tuple[np.ndarray, np.ndarray, np.ndarray],
                      comps: list[dict[str, float]], expls: list[dict[str, Any]]) -> None:
@@ -405,6 +403,12 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
         part = np.argpartition(-scores[finite], k - 1)[:k]
         finite = finite[part]
     return finite[np.lexsort((finite, -scores[finite]))]
+
+
+def _positions_in(order: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Indices into ``order`` of each of ``items`` (all of which are in ``order``)."""
+    sorter = np.argsort(order)
+    return sorter[np.searchsorted(order, items, sorter=sorter)]
 
 
 def _finite_or(x: np.ndarray, floor: float = -1e9) -> np.ndarray:

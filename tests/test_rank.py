@@ -176,3 +176,18 @@ def test_a_broken_ranker_file_is_refused_and_the_service_falls_back(ranker: Rank
     monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "r")
     assert rank.load_default("auto", "some-encoder") is None
     assert rank.load_default("off", "some-encoder") is None
+
+
+def test_feedback_moves_a_learned_ranking_too(tiny: evaluate.Evaluation, ranker: Ranker) -> None:
+    m = tiny.matcher
+    m.ranker_ = ranker
+    q = next(q for q in tiny.queries if q.coordinator is not None)
+    cid = m.store.save_challenge(Challenge("Learned feedback", q.text[:2000], posed_by=q.coordinator))
+    before = suggest_for_challenge(m, cid, 10)
+    assert all("ranker" in s.components for s in before)
+    liked, disliked = before[7].organisation.id, before[0].organisation.id
+    record_feedback(m.store, LOCAL_ADMIN, liked, "relevant", cid)  # type: ignore[arg-type]
+    record_feedback(m.store, LOCAL_ADMIN, disliked, "not_relevant", cid)  # type: ignore[arg-type]
+    after = suggest_for_challenge(m, cid, 10)
+    assert after[0].organisation.id == liked and disliked not in [s.organisation.id for s in after]
+    assert after[0].explanation["reasons"] and after[0].components["ranker"] == before[7].components["ranker"]
