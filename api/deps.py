@@ -11,8 +11,8 @@ from matcher.access import ANONYMOUS, Principal
 from matcher.config import Settings
 from matcher.engine import Matcher
 from matcher.errors import Forbidden
-from matcher.keys import authenticate
-from matcher.store import Store
+from matcher.storage.keys import authenticate
+from matcher.storage.store import Store
 
 
 class Unauthenticated(Forbidden):

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from http_search import cpu_name, percentile  # noqa: E402  (the HTTP benchmark's helpers, reused)
 
-from matcher.embed import Encoder  # noqa: E402
-from matcher.store import Store  # noqa: E402
+from matcher.retrieval.embed import Encoder  # noqa: E402
+from matcher.storage.store import Store  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "cache" / "vectors.db"
@@ -70,14 +70,14 @@ def open_cache() -> Store:
 
 def embed_into_cache(cache: Store, store: Store, encoder: Encoder, log: Callable[[str], None] = print) -> None:
     """Embed every text of ``store`` that ``cache`` lacks, chunk by chunk, part by part, into ``cache``."""
-    from matcher.vectorcache import seed_vectors
+    from matcher.evaluation.vectorcache import seed_vectors
 
     parts: list[Encoder] = list(getattr(encoder, "parts", None) or [encoder])
     parts.sort(key=lambda p: not p.multilingual)  # the multilingual part first: alone, it is the fallback model
     texts = {h: x for h, x in store.texts_without_vectors(encoder.model_id)}
     have_whole = cache.get_vectors(encoder.model_id, list(texts))
     if len(parts) > 1 and have_whole:  # a part's vector is its slice of the whole one, rescaled to unit length
-        from matcher.embed import normalise
+        from matcher.retrieval.embed import normalise
 
         keys = list(have_whole)
         whole, lo = np.vstack([have_whole[h] for h in keys]), 0
@@ -108,8 +108,8 @@ def catalogue_store(folder: Path, encoder: Encoder | None, name: str | None = No
 
     With an encoder, texts whose vectors are in the cache get them; nothing is embedded here.
     """
+    from matcher.evaluation.vectorcache import seed_vectors
     from matcher.ingest.cordis import CordisData, import_cordis
-    from matcher.vectorcache import seed_vectors
 
     db = home / (name or Path(folder).name) / "matcher.db"
     fresh = not db.exists()
@@ -127,7 +127,7 @@ def missing(store: Store, encoder: Encoder) -> int:
 
 
 def main() -> None:
-    from matcher.embed import load_encoder
+    from matcher.retrieval.embed import load_encoder
 
     parser = argparse.ArgumentParser(description="Embed a CORDIS catalogue into the shared vector cache.")
     parser.add_argument("--catalogue", type=Path, default=SHARED / "cordis_he_all")

@@ -34,10 +34,10 @@ from common import SHARED, catalogue_store, machine_line, summary, timed
 from http_search import SHORT_QUERIES
 
 from matcher.domain import Challenge
-from matcher.embed import Encoder, load_encoder
 from matcher.engine import Matcher, Query
 from matcher.queries import challenge_query, partners_for, partners_query, suggest_for_challenge
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder, load_encoder
+from matcher.storage.store import Store
 from matcher.text import clean_query
 
 WANTED = ["sme", "large_company", "research_institute"]
@@ -47,8 +47,8 @@ def small_store(encoder: Encoder, workdir: Path) -> Store:
     """January 2022's health projects in a temporary store (embedded here: a few dozen texts)."""
     from common import open_cache
 
+    from matcher.evaluation.vectorcache import seed_vectors
     from matcher.ingest.cordis import CordisData, import_cordis
-    from matcher.vectorcache import seed_vectors
 
     data = CordisData.read(SHARED / "cordis_health").subset(lambda p: "2022-01" <= p["start_date"] < "2022-02")
     store = Store(f"sqlite:///{workdir / 'small.db'}")

@@ -30,13 +30,13 @@ import faiss
 import numpy as np
 from common import SHARED, catalogue_store, machine_line, summary, timed
 
-from matcher.catalogue import Catalogue
 from matcher.domain import Filters
-from matcher.embed import load_encoder, normalise
 from matcher.engine import Matcher, Query
-from matcher.index import VectorIndex, choose_kind
-from matcher.lexical import LexicalIndex
-from matcher.store import Store
+from matcher.retrieval.catalogue import Catalogue
+from matcher.retrieval.embed import load_encoder, normalise
+from matcher.retrieval.index import VectorIndex, choose_kind
+from matcher.retrieval.lexical import LexicalIndex
+from matcher.storage.store import Store
 
 
 def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -152,7 +152,7 @@ def measure_variants(index: VectorIndex, x: np.ndarray, q: np.ndarray, truth: np
 def pipeline(index: VectorIndex, cat: Catalogue, lex: TiledLexical, encoder, texts: list[str],  # type: ignore[no-untyped-def]
              store: Store | None) -> dict[str, object]:
     """encode + rank (dense at depth, fusion, aggregation, filters) vs encode + bare faiss k=10."""
-    from matcher.index import IVF_NPROBE
+    from matcher.retrieval.index import IVF_NPROBE
 
     index.nprobe = IVF_NPROBE
     m = Matcher(store, encoder, None)  # type: ignore[arg-type]

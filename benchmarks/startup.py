@@ -26,7 +26,7 @@ import httpx
 from common import BENCH_HOME, ROOT, machine_line, summary
 from http_search import free_port, start_server, stop_server
 
-REFERENCE = ("import sys, faiss; from matcher.embed import load_encoder; load_encoder(sys.argv[1]); "
+REFERENCE = ("import sys, faiss; from matcher.retrieval.embed import load_encoder; load_encoder(sys.argv[1]); "
              "faiss.read_index(sys.argv[2])")
 
 

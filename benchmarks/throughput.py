@@ -20,10 +20,10 @@ from pathlib import Path
 
 from common import SHARED, machine_line
 
-from matcher.embed import load_encoder
 from matcher.engine import Matcher
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.store import Store
+from matcher.retrieval.embed import load_encoder
+from matcher.storage.store import Store
 
 
 def bare_encode(encoder, texts: list[str]) -> float:  # type: ignore[no-untyped-def]

@@ -195,8 +195,8 @@ def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database
              as_json: JsonOpt = False) -> None:
     """Load the demo data (real East-Netherlands organisations, sample challenges) and index it."""
     from matcher.demo import DEMO_DIR, load_demo
-    from matcher.embed import load_encoder
     from matcher.ingest.cordis import CordisData
+    from matcher.retrieval.embed import load_encoder
     from matcher.service import open_store
 
     settings = get_settings()
@@ -225,11 +225,11 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
                                 ] = None,
              as_json: JsonOpt = False) -> None:
     """Measure recall of real consortia against baselines, all in one run (never touches your database)."""
-    from matcher import evaluate, report
-    from matcher.embed import load_encoder
+    from matcher.evaluation import evaluate, report
     from matcher.ingest.cordis import CordisData
-    from matcher.rank import load_default
-    from matcher.store import Store
+    from matcher.ranking.rank import load_default
+    from matcher.retrieval.embed import load_encoder
+    from matcher.storage.store import Store
 
     settings = get_settings()
     cat = CordisData.read(catalogue)
@@ -269,13 +269,13 @@ def train_ranker_cmd(
                                                "in the service's database as weighted examples.")] = True,
         as_json: JsonOpt = False) -> None:
     """Train the learned ranker on real consortia and judge it against the unlearned fusion."""
-    from matcher.embed import load_encoder
+    from matcher.evaluation.train import train_and_judge
     from matcher.ingest.cordis import CordisData
-    from matcher.keys import feedback_for_training
-    from matcher.rank import DEFAULT_DIR
+    from matcher.ranking.rank import DEFAULT_DIR
+    from matcher.retrieval.embed import load_encoder
     from matcher.service import open_store
-    from matcher.store import Store
-    from matcher.train import train_and_judge
+    from matcher.storage.keys import feedback_for_training
+    from matcher.storage.store import Store
 
     settings = get_settings()
     cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
@@ -302,8 +302,8 @@ def keys_create_cmd(role: Annotated[str, typer.Option(help="admin, staff, member
                     org: Annotated[int | None, typer.Option(help="Organisation id a member key belongs to.")] = None,
                     label: Annotated[str, typer.Option(help="A note on who holds the key.")] = "") -> None:
     """Create an API key; the key is printed alone on the last line, once (only its hash is stored)."""
-    from matcher.keys import create_key
     from matcher.service import open_store
+    from matcher.storage.keys import create_key
 
     key = create_key(open_store(get_settings()), role, org, label)
     err.print(f"created a {role} key; store it now, it is not shown again:")
@@ -315,8 +315,8 @@ def ensure_admin_key(settings: Settings) -> None:
     in ``$MATCHER_HOME/admin.key`` (readable by the owner only)."""
     import os
 
-    from matcher.keys import count_keys, create_key
     from matcher.service import open_store
+    from matcher.storage.keys import count_keys, create_key
 
     store = open_store(settings)
     if count_keys(store):
@@ -405,10 +405,10 @@ def eval_consortium_cmd(
                            ] = None,
         as_json: JsonOpt = False) -> None:
     """Build consortia for real query projects (coordinator fixed) and compare with the plain top-k."""
-    from matcher import consortium_eval, evaluate
-    from matcher.embed import load_encoder
+    from matcher.evaluation import consortium_eval, evaluate
     from matcher.ingest.cordis import CordisData
-    from matcher.store import Store
+    from matcher.retrieval.embed import load_encoder
+    from matcher.storage.store import Store
 
     settings = get_settings()
     split = evaluate.Split.make(CordisData.read(catalogue), None, split_date)

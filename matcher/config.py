@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from matcher.embed import MODELS
+from matcher.retrieval.embed import MODELS
 
 DEFAULT_MODEL = "minilm+use-m3"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from matcher.domain import Challenge
-from matcher.embed import Encoder, normalise
 from matcher.errors import Conflict, NotFound
+from matcher.evaluation.vectorcache import seed_vectors
 from matcher.ingest.cordis import CordisData, ImportSummary, Tick, import_cordis
-from matcher.store import Store
-from matcher.vectorcache import seed_vectors
+from matcher.retrieval.embed import Encoder, normalise
+from matcher.storage.store import Store
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 

@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from matcher.store import Store
+from matcher.storage.store import Store
 from matcher.text import STOPWORDS
 
 EAST_NETHERLANDS: tuple[str, ...] = ("NL21", "NL22")  # Overijssel and Gelderland (NUTS 2)

@@ -19,17 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from matcher import features, fuse
-from matcher.catalogue import Catalogue
 from matcher.domain import Filters, Organisation, Suggestion
-from matcher.embed import Encoder, Progress
 from matcher.errors import IndexMismatch, InvalidInput
-from matcher.explain import explain_many, reasons
-from matcher.graph import CollaborationGraph, Ties
-from matcher.index import VectorIndex, choose_kind
-from matcher.lexical import LexicalIndex
-from matcher.rank import Ranker
-from matcher.store import Store
+from matcher.ranking import features
+from matcher.ranking.explain import explain_many, reasons
+from matcher.ranking.rank import Ranker
+from matcher.retrieval import fuse
+from matcher.retrieval.catalogue import Catalogue
+from matcher.retrieval.embed import Encoder, Progress
+from matcher.retrieval.graph import CollaborationGraph, Ties
+from matcher.retrieval.index import VectorIndex, choose_kind
+from matcher.retrieval.lexical import LexicalIndex
+from matcher.storage.store import Store
 from matcher.text import clean_query
 
 log = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ class Matcher:
     def candidate_rows(self, query: Query, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
                        org_scores: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ranker's candidates (plus ``extra`` positions) and their feature rows: the one place that
-        builds them, for ranking here and for training in :mod:`matcher.train`."""
+        builds them, for ranking here and for training in :mod:`matcher.evaluation.train`."""
         cat = self.catalogue_
         assert cat is not None
         cands, ties, seed = self.candidates(query, org_scores)

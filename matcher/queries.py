@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Suggestion
 from matcher.engine import Matcher, Query
-from matcher.keys import verdicts_for
+from matcher.storage.keys import verdicts_for
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text
 LOOK_ALIKES = 5  # companies checked for offering the same as a company looking for partners

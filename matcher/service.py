@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from matcher.config import Settings
-from matcher.embed import load_encoder
 from matcher.engine import Matcher
-from matcher.rank import load_default
-from matcher.store import Store
+from matcher.ranking.rank import load_default
+from matcher.retrieval.embed import load_encoder
+from matcher.storage.store import Store
 
 
 def open_store(settings: Settings) -> Store:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher.demo import write_demo_vectors  # noqa: E402
-from matcher.embed import MiniLMEncoder, USEEncoder  # noqa: E402
-from matcher.store import text_hash  # noqa: E402
+from matcher.retrieval.embed import MiniLMEncoder, USEEncoder  # noqa: E402
+from matcher.storage.store import text_hash  # noqa: E402
 from matcher.text import project_text  # noqa: E402
 
 EAST = ("NL21", "NL22")

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from matcher.embed import Encoder, load_encoder
 from matcher.engine import Matcher
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder, load_encoder
+from matcher.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"

@@ -118,7 +118,7 @@ def test_eval_prints_the_documented_json_and_writes_reports(cli_env: Path, healt
     folder = write_cordis(window, cli_env / "window")
     args = ("eval", "--catalogue", str(folder), "--split-date", "2022-06-01", "--methods", "bm25,popularity,matcher")
     from matcher.errors import InvalidInput
-    from matcher.rank import DEFAULT_DIR
+    from matcher.ranking.rank import DEFAULT_DIR
 
     if (DEFAULT_DIR / "card.json").exists():  # a ranker trained on these months is refused, never silently used
         monkeypatch.setenv("MATCHER_RANKER", str(DEFAULT_DIR))

@@ -22,12 +22,12 @@ from matcher.consortium import (
     swap_member,
 )
 from matcher.domain import Filters, Organisation
-from matcher.embed import Encoder
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
 from matcher.ingest.cordis import CordisData
+from matcher.retrieval.embed import Encoder
 from matcher.rules import Partner, load_instrument
-from matcher.store import Store
+from matcher.storage.store import Store
 from tests.test_cli import cli_env, run, write_cordis  # noqa: F401  (cli_env is a fixture)
 
 CALL = ("We develop a wearable ECG patch for remote monitoring of heart failure patients at home. "
@@ -218,7 +218,7 @@ def test_cli_json_shape(cli_env: Path, small_cordis: CordisData) -> None:  # noq
 
 
 def test_evaluation_maps_schemes_and_summarises() -> None:
-    from matcher.consortium_eval import instrument_for, markdown, summarise
+    from matcher.evaluation.consortium_eval import instrument_for, markdown, summarise
 
     assert instrument_for("HORIZON-RIA") == instrument_for("HORIZON-JU-IA") == "horizon-ria"
     assert instrument_for("HORIZON-JU-CSA") == "horizon-csa" and instrument_for("HORIZON-EIC") == "eic-pathfinder"

@@ -11,11 +11,11 @@ import pytest
 from matcher.config import DEFAULT_MODEL
 from matcher.demo import DEMO_DIR, DemoVectors, load_demo
 from matcher.domain import Organisation
-from matcher.embed import load_encoder
 from matcher.engine import Matcher, Query
 from matcher.errors import Conflict
 from matcher.ingest.cordis import CordisData
-from matcher.store import Store, text_hash
+from matcher.retrieval.embed import load_encoder
+from matcher.storage.store import Store, text_hash
 from matcher.text import project_text
 
 TRANSLATIONS = Path(__file__).parent / "data" / "translations.json"

@@ -6,9 +6,9 @@ import numpy as np
 
 from matcher.domain import Organisation
 from matcher.ecosystem import build_map, cluster, mean_vectors, project_2d, topic_terms
-from matcher.embed import Encoder
 from matcher.engine import Matcher
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store
 
 
 def test_mean_vectors_average_each_organisations_texts_and_skip_missing_ones() -> None:

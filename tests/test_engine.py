@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from matcher.domain import Filters, Organisation
-from matcher.embed import Encoder, load_encoder
 from matcher.engine import Matcher, Query, RankingConfig
 from matcher.errors import InvalidInput
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder, load_encoder
+from matcher.storage.store import Store
 
 
 def _project_query(data: CordisData) -> tuple[str, set[str]]:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from matcher import evaluate
-from matcher.embed import Encoder
 from matcher.errors import InvalidInput
+from matcher.evaluation import evaluate
 from matcher.ingest.cordis import CordisData
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store
 
 
 @pytest.fixture(scope="module")

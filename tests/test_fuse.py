@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher import fuse
+from matcher.retrieval import fuse
 
 
 def _slow_aggregate(doc_scores, link_doc, link_org, n_orgs, top, decay):  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.embed import normalise
 from matcher.errors import IndexMismatch, InvalidInput
-from matcher.index import VectorIndex, choose_kind
+from matcher.retrieval.embed import normalise
+from matcher.retrieval.index import VectorIndex, choose_kind
 
 
 def _data(n: int = 300, dim: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from matcher import metrics
+from matcher.evaluation import metrics
 
 
 def slow_recall(r: list[int], g: set[int], k: int) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from matcher.domain import Organisation
-from matcher.embed import Encoder
 from matcher.engine import Matcher
 from matcher.queries import partners_for, partners_query
-from matcher.store import Store
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store
 
 STARTUP = Organisation(
     "HeartPatch BV", kind="startup", sme=True, country="NL",

@@ -9,19 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher import evaluate, features, fuse
 from matcher.access import LOCAL_ADMIN
 from matcher.domain import Challenge
-from matcher.embed import Encoder
 from matcher.engine import Matcher, Query
 from matcher.errors import IndexMismatch, NotFittedError
-from matcher.explain import reasons
+from matcher.evaluation import evaluate
+from matcher.evaluation.train import fit_ranker, query_examples
 from matcher.ingest.cordis import CordisData
-from matcher.keys import record_feedback
 from matcher.queries import suggest_for_challenge
-from matcher.rank import Ranker
-from matcher.store import Store
-from matcher.train import fit_ranker, query_examples
+from matcher.ranking import features
+from matcher.ranking.explain import reasons
+from matcher.ranking.rank import Ranker
+from matcher.retrieval import fuse
+from matcher.retrieval.embed import Encoder
+from matcher.storage.keys import record_feedback
+from matcher.storage.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_saved_ranker_round_trips_and_refuses_other_features(ranker: Ranker, tmp
 
 
 def test_the_shipped_ranker_matches_the_code() -> None:
-    from matcher.rank import DEFAULT_DIR
+    from matcher.ranking.rank import DEFAULT_DIR
 
     if not (DEFAULT_DIR / "card.json").exists():
         pytest.skip("no ranker shipped under models/ranker")
@@ -144,8 +146,8 @@ def test_feedback_moves_the_ranking_the_way_it_asked(small_matcher: Matcher) -> 
 
 def test_verdicts_become_weighted_training_examples(tiny: evaluate.Evaluation, tmp_path: Path) -> None:
     from matcher.domain import Organisation
-    from matcher.keys import feedback_for_training
-    from matcher.train import feedback_examples
+    from matcher.evaluation.train import feedback_examples
+    from matcher.storage.keys import feedback_for_training
 
     service = Store(f"sqlite:///{tmp_path / 'service.db'}")
     known = next(o for o in tiny.matcher.store.list_organisations(0, 50)[0] if o.external_id)
@@ -166,7 +168,7 @@ def test_verdicts_become_weighted_training_examples(tiny: evaluate.Evaluation, t
 
 def test_a_broken_ranker_file_is_refused_and_the_service_falls_back(ranker: Ranker, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from matcher import rank
+    from matcher.ranking import rank
 
     ranker.save(tmp_path / "r", {"use_by_default": {"cold": True, "seeded": True},
                                  "training": {"encoder": "some-encoder"}})

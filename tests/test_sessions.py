@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from matcher import schema as t
-from matcher import sessions
 from matcher.domain import Organisation
 from matcher.errors import Forbidden
-from matcher.keys import create_key, revoke_key
-from matcher.store import Store
+from matcher.storage import schema as t
+from matcher.storage import sessions
+from matcher.storage.keys import create_key, revoke_key
+from matcher.storage.store import Store
 
 
 def test_a_key_signs_in_and_the_session_carries_its_role_and_a_csrf_token(sqlite_store: Store) -> None:

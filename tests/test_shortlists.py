@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from matcher import shortlists
 from matcher.domain import Challenge, Organisation
 from matcher.errors import InvalidInput, NotFound
-from matcher.store import Store
+from matcher.storage import shortlists
+from matcher.storage.store import Store
 
 
 def _world(store: Store) -> tuple[int, list[int]]:

@@ -7,7 +7,7 @@ import pytest
 
 from matcher.domain import Challenge, Organisation
 from matcher.errors import InvalidInput, NotFound
-from matcher.store import Store, text_hash
+from matcher.storage.store import Store, text_hash
 
 
 def _org(name: str = "Twente Microfluidics BV", **kw: object) -> Organisation:
@@ -96,7 +96,7 @@ def test_migrations_go_down_and_up_again(store: Store) -> None:
     from alembic.config import Config
     from sqlalchemy import inspect
 
-    import matcher.store as ms
+    import matcher.storage.store as ms
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ms.Path(ms.__file__).parent / "migrations"))

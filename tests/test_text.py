@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from matcher.errors import InvalidInput
-from matcher.explain import best_sentence
 from matcher.ingest.cordis import org_kind
+from matcher.ranking.explain import best_sentence
 from matcher.text import clean_query, sentences, tokens
 
 

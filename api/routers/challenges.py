@@ -13,7 +13,7 @@ from matcher.access import Principal
 from matcher.domain import Challenge
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.queries import challenge_query
-from matcher.store import Store
+from matcher.storage.store import Store
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 

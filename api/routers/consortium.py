@@ -14,7 +14,7 @@ from matcher.access import Principal
 from matcher.consortium import MAX_SIZE, build_consortium, swap_member
 from matcher.errors import NotFound
 from matcher.rules import INSTRUMENT_IDS, load_instrument
-from matcher.store import Store
+from matcher.storage.store import Store
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
 

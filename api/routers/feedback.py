@@ -10,7 +10,7 @@ from api.deps import StaffUser, StoreDep, Writer
 from api.routers.challenges import visible_challenge
 from api.routers.organisations import visible_organisation
 from api.schemas import FeedbackIn, FeedbackOut
-from matcher.keys import list_feedback, record_feedback
+from matcher.storage.keys import list_feedback, record_feedback
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 

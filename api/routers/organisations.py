@@ -24,7 +24,7 @@ from matcher.domain import Organisation
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.ingest.load import import_members
 from matcher.queries import partners_query
-from matcher.store import Store
+from matcher.storage.store import Store
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 MAX_UPLOAD = 20 * 1024 * 1024

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.web.common import COOKIE, PageRoute, check_csrf, current_session, render, safe_next, store_of
-from matcher import sessions
 from matcher.errors import Forbidden
+from matcher.storage import sessions
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -29,13 +29,14 @@ from api.web.common import (
     store_of,
     validation_message,
 )
-from matcher import access, shortlists
+from matcher import access
 from matcher.access import Principal
 from matcher.domain import Challenge
 from matcher.errors import Forbidden, InvalidInput
-from matcher.keys import list_feedback
 from matcher.queries import challenge_query
-from matcher.store import Store
+from matcher.storage import shortlists
+from matcher.storage.keys import list_feedback
+from matcher.storage.store import Store
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SUGGESTIONS = 10

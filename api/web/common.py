@@ -22,10 +22,11 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from api.deps import Unauthenticated
-from matcher import access, sessions
+from matcher import access
 from matcher.access import ANONYMOUS, Principal
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
-from matcher.store import Store
+from matcher.storage import sessions
+from matcher.storage.store import Store
 
 log = logging.getLogger("matcher.web")
 HERE = Path(__file__).resolve().parent

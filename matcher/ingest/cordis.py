@@ -18,7 +18,7 @@ from pathlib import Path
 
 from matcher.domain import Organisation, Project
 from matcher.errors import InvalidInput, NotFound
-from matcher.store import Store
+from matcher.storage.store import Store
 from matcher.text import project_text
 
 _HOSPITAL = re.compile(

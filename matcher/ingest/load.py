@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from matcher.store import Store
+from matcher.storage.store import Store
 
 
 def member_key(name: str, country: str, given: str | None) -> str:

@@ -13,8 +13,8 @@ from api.app import create_app
 from matcher.config import Settings
 from matcher.domain import Challenge, Organisation
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.keys import create_key
-from matcher.store import Store
+from matcher.storage.keys import create_key
+from matcher.storage.store import Store
 from tests.conftest import TEST_MODEL
 
 

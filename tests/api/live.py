@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.keys import create_key
-from matcher.store import Store
+from matcher.storage.keys import create_key
+from matcher.storage.store import Store
 from tests.conftest import ROOT, TEST_MODEL
 
 READY_TIMEOUT = 120.0  # the model loads in a few seconds; a cold first embedding of the data takes longer

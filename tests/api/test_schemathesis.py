@@ -26,7 +26,7 @@ from schemathesis.schemas import APIOperation
 
 from matcher.domain import Challenge, Organisation
 from matcher.ingest.cordis import CordisData
-from matcher.keys import create_key
+from matcher.storage.keys import create_key
 from tests.api.live import Server, make_home, running
 
 MAX_EXAMPLES = 30  # per operation and generation mode (valid, invalid)

@@ -22,8 +22,8 @@ import pytest
 
 from matcher.domain import Challenge, Organisation
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.keys import create_key
-from matcher.store import Store
+from matcher.storage.keys import create_key
+from matcher.storage.store import Store
 from tests.conftest import IN_CI, ROOT, TEST_MODEL
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The collaboration graph: who worked with whom, how often and how recently.
 
 Built from stored memberships (organisation x project, with the project's start date) at
-one change number, aligned with :class:`matcher.catalogue.Catalogue` organisation
+one change number, aligned with :class:`matcher.retrieval.catalogue.Catalogue` organisation
 positions. Sparse matrices only, so ties of one organisation to all others cost one
 sparse product, not a Python loop.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from matcher.store import Store
+from matcher.storage.store import Store
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.domain import Filters
-from matcher.store import Store
+from matcher.storage.store import Store
 
 
 @dataclass

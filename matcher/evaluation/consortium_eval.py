@@ -1,6 +1,6 @@
 """The consortium builder measured on real consortia (docs/CONSORTIUM.md).
 
-For every query project of the evaluation (:mod:`matcher.evaluate`) whose coordinator is in
+For every query project of the evaluation (:mod:`matcher.evaluation.evaluate`) whose coordinator is in
 the catalogue, build a team of the real consortium's size (coordinator and participants)
 with the coordinator fixed, and compare it with the baseline that adds the top of the plain
 whole-text ranking. Reported per method: the share of real members recovered (besides the
@@ -35,11 +35,11 @@ from matcher.consortium import (
 )
 from matcher.domain import Filters, Suggestion
 from matcher.engine import Query, RankingConfig
-from matcher.evaluate import EvalQuery, Evaluation, Split
+from matcher.evaluation.evaluate import EvalQuery, Evaluation, Split
+from matcher.evaluation.vectorcache import cached_query_vectors
 from matcher.ingest.cordis import org_kind
 from matcher.rules import Instrument, Partner, check_team, is_eligible, load_instrument
-from matcher.store import Store
-from matcher.vectorcache import cached_query_vectors
+from matcher.storage.store import Store
 
 Step = Callable[[str, int], Callable[[int], None] | None]
 

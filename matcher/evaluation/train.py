@@ -21,15 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from matcher import evaluate, features
 from matcher.domain import Filters
-from matcher.embed import Encoder
 from matcher.engine import Query
 from matcher.errors import InvalidInput
-from matcher.evaluate import Evaluation
+from matcher.evaluation import evaluate
+from matcher.evaluation.evaluate import Evaluation
 from matcher.ingest.cordis import CordisData
-from matcher.rank import Ranker
-from matcher.store import Store
+from matcher.ranking import features
+from matcher.ranking.rank import Ranker
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store
 
 FEEDBACK_WEIGHT = {"relevant": (1, 2.0), "contacted": (1, 2.0), "partnered": (1, 3.0), "introduction": (1, 1.0),
                    "not_relevant": (0, 2.0)}
@@ -82,7 +83,7 @@ def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]]) -> Example
 
     Args:
         rows: ``{"query": text, "external_id": the organisation's key, "verdict": ...}`` (see
-            :func:`matcher.keys.feedback_for_training`); organisations not in ``ev``'s catalogue
+            :func:`matcher.storage.keys.feedback_for_training`); organisations not in ``ev``'s catalogue
             are skipped.
     """
     m, out = ev.matcher, Examples()

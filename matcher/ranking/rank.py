@@ -1,4 +1,4 @@
-"""The learned second stage: a scikit-learn model over :data:`matcher.features.FEATURES`.
+"""The learned second stage: a scikit-learn model over :data:`matcher.ranking.features.FEATURES`.
 
 Follows scikit-learn conventions: ``__init__`` stores hyper-parameters, ``fit`` returns
 ``self``, learned attributes end in ``_``, and scoring before ``fit`` raises
@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from matcher.artifacts import atomic_folder
 from matcher.errors import IndexMismatch, NotFittedError
-from matcher.features import FEATURES
+from matcher.ranking.features import FEATURES
+from matcher.storage.artifacts import atomic_folder
 
 CARD_VERSION = 1
 log = logging.getLogger(__name__)
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "ranker"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "ranker"
 
 
 def load_default(setting: str, encoder_id: str) -> Ranker | None:
@@ -114,7 +114,7 @@ class Ranker:
 
     # ---- persistence --------------------------------------------------------------
     def save(self, folder: Path, card: dict[str, Any]) -> None:
-        """Write ``model.joblib`` and ``card.json`` atomically (see :mod:`matcher.artifacts`)."""
+        """Write ``model.joblib`` and ``card.json`` atomically (see :mod:`matcher.storage.artifacts`)."""
         import joblib
         import sklearn
 

@@ -25,8 +25,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from matcher.artifacts import atomic_folder
 from matcher.errors import IndexMismatch, InvalidInput
+from matcher.storage.artifacts import atomic_folder
 
 APPROX_THRESHOLD = 200_000  # exact search below this many vectors, IVF above
 HNSW_THRESHOLD = APPROX_THRESHOLD  # the old name, kept for callers

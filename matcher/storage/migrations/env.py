@@ -1,8 +1,8 @@
-"""Alembic environment. Run by :func:`matcher.store.migrate`; the caller passes the connection."""
+"""Alembic environment. Run by :func:`matcher.storage.store.migrate`; the caller passes the connection."""
 
 from alembic import context
 
-from matcher.schema import metadata
+from matcher.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only when run as a bare `alembic` command

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from matcher import schema as t
 from matcher.domain import Challenge, Organisation, Project
 from matcher.errors import InvalidInput, NotFound
+from matcher.storage import schema as t
 
 _ORG_FIELDS = [f.name for f in fields(Organisation)]
 _CHALLENGE_FIELDS = [f.name for f in fields(Challenge)]

@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from matcher import fuse
 from matcher.domain import Filters
-from matcher.embed import Encoder
 from matcher.engine import Matcher, Query, RankingConfig
 from matcher.errors import InvalidInput
+from matcher.evaluation.vectorcache import cached_query_vectors, seed_vectors
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.rank import Ranker
-from matcher.store import Store
-from matcher.vectorcache import cached_query_vectors, seed_vectors
+from matcher.ranking.rank import Ranker
+from matcher.retrieval import fuse
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store
 
 DEPTH = 100
 METHODS = ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")
@@ -152,7 +152,7 @@ class Evaluation:
         return out
 
     def score(self, rankings: list[list[int]], task: str) -> dict[str, float]:
-        from matcher import metrics
+        from matcher.evaluation import metrics
 
         golds = [q.gold - ({q.coordinator} if task == "seeded" and q.coordinator else set()) for q in self.queries]
         keep = [i for i, g in enumerate(golds) if g]

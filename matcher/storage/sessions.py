@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
-from matcher import schema as t
 from matcher.access import Principal, Role
-from matcher.keys import authenticate
-from matcher.store import Store, now
+from matcher.storage import schema as t
+from matcher.storage.keys import authenticate
+from matcher.storage.store import Store, now
 
 LIFETIME = dt.timedelta(hours=8)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from matcher import schema as t
 from matcher.access import ROLES, Principal, Role
 from matcher.errors import Forbidden, InvalidInput, NotFound
-from matcher.store import Store, now
+from matcher.storage import schema as t
+from matcher.storage.store import Store, now
 
 VERDICTS: tuple[str, ...] = ("relevant", "not_relevant", "contacted", "partnered", "introduction")
 

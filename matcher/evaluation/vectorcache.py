@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from matcher.embed import Encoder
-from matcher.store import Store, text_hash
+from matcher.retrieval.embed import Encoder
+from matcher.storage.store import Store, text_hash
 
 
 class VectorSource(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from matcher.store import Store
+from matcher.storage.store import Store
 from matcher.text import sentences, tokens, words
 
 MAX_SENTENCE = 400
@@ -74,7 +74,7 @@ def reasons(names: Sequence[str], row: Sequence[float], contributions: Sequence[
     """The features that raised a candidate's learned score most, in words, strongest first.
 
     Args:
-        names: feature names (:data:`matcher.features.FEATURES`).
+        names: feature names (:data:`matcher.ranking.features.FEATURES`).
         row: the candidate's feature values; contributions: how much each raised its score.
         seed_name: the organisation asking, for ties ("worked with ... before").
         ref_year: the catalogue's newest year, to turn "years since" into a year.

@@ -1,6 +1,6 @@
 """Shortlists: the organisations cluster staff (or a challenge's owner) keep for a challenge, with a note.
 
-Kept beside the store (on its engine, like :mod:`matcher.keys`); shortlists are working
+Kept beside the store (on its engine, like :mod:`matcher.storage.keys`); shortlists are working
 lists for people, not evidence, so they do not move the change number the indexes follow.
 Who may change a shortlist is decided by :func:`matcher.access.can_edit_challenge` at the edge.
 """
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
-from matcher import schema as t
 from matcher.domain import Organisation
 from matcher.errors import InvalidInput, NotFound
-from matcher.store import Store, now
+from matcher.storage import schema as t
+from matcher.storage.store import Store, now
 
 MAX_NOTE = 2000
 CSV_COLUMNS = ("position", "organisation_id", "name", "kind", "sme", "country", "nuts", "city", "website",

@@ -2,7 +2,7 @@
 
 Every feature is computed for all organisations at once from the retrieval stage's
 per-document scores, then the candidates' rows are taken. The same function serves
-training (:mod:`matcher.train`) and the live service (:mod:`matcher.engine`), so the
+training (:mod:`matcher.evaluation.train`) and the live service (:mod:`matcher.engine`), so the
 two can never drift apart; the ranker's card lists :data:`FEATURES` and loading refuses
 a card whose list differs.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher import fuse
-from matcher.catalogue import Catalogue
 from matcher.domain import KIND_VALUES
-from matcher.graph import Ties
+from matcher.retrieval import fuse
+from matcher.retrieval.catalogue import Catalogue
+from matcher.retrieval.graph import Ties
 
 TOP_DOCS = 100  # "evidence among the top hits" counts a candidate's documents among this many best
 FLOOR = -10.0  # stands for "not retrieved" in score features (models need finite numbers)
