@@ -61,8 +61,9 @@ def walk(cmd: Any, ctx: Any) -> Iterator[tuple[str, Any, Any]]:
 def commands() -> list[tuple[str, Any, Any]]:
     """Every command of the ``matcher`` app as ``(command path, command, context)``, the root first.
 
-    >>> [path for path, _, _ in commands()][:3]
-    ['matcher', 'matcher index', 'matcher search']
+    >>> paths = [path for path, _, _ in commands()]
+    >>> paths[0], "matcher import csv" in paths, "matcher keys create" in paths
+    ('matcher', True, True)
     """
     root = typer.main.get_command(app)
     ctx_class = root.context_class
