@@ -111,16 +111,17 @@ def _install_system_routes(app: FastAPI) -> None:
     def ready(request: Request) -> JSONResponse:
         """Readiness: the model and the index are loaded."""
         m = getattr(request.app.state, "matcher", None)
-        if m is None or m.index_ is None:
+        if m is None or m.snapshot_ is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return JSONResponse({"status": "ready", "model": m.encoder.model_id, "vectors": len(m.index_)})
+        return JSONResponse({"status": "ready", "model": m.encoder.model_id, "vectors": len(m.snapshot_.vectors)})
 
     @app.get("/metrics", tags=["system"], response_class=PlainTextResponse)
     def metrics(request: Request) -> str:
         """Prometheus text: request counts and latencies, index size."""
         m = getattr(request.app.state, "matcher", None)
-        extra: dict[str, Any] = {"matcher_index_vectors": len(m.index_) if m and m.index_ else 0,
-                                 "matcher_change_number": m.change_no_ if m else 0}
+        snap = m.snapshot_ if m else None
+        extra: dict[str, Any] = {"matcher_index_vectors": len(snap.vectors) if snap else 0,
+                                 "matcher_change_number": snap.change_no if snap else 0}
         return request.app.state.metrics.render(extra)
 
 

@@ -97,8 +97,8 @@ def measure(name: str, store: Store, encoder: Encoder, n: int) -> dict[str, obje
         "partners": [(partners_query(m, o).text, lambda o=o: partners_for(m, o, 10)) for o in orgs],
     }
     out: dict[str, object] = {"catalogue": name, "model": encoder.model_id, "vectors": len(ids),
-                              "organisations": m.catalogue_.n_orgs if m.catalogue_ else 0,
-                              "index_kind": m.index_.kind if m.index_ else None, "sync_s": round(sync_s, 1),
+                              "organisations": m.upkeep.current().catalogue.n_orgs,
+                              "index_kind": m.upkeep.current().vectors.kind, "sync_s": round(sync_s, 1),
                               "queries": len(queries)}
     ratios = {}
     for shape, calls in shapes.items():

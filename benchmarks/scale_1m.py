@@ -156,7 +156,13 @@ def pipeline(index: VectorIndex, cat: Catalogue, lex: TiledLexical, encoder, tex
 
     index.nprobe = IVF_NPROBE
     m = Matcher(store, encoder, None)  # type: ignore[arg-type]
-    m.index_, m.lexical_, m.catalogue_ = index, lex, cat  # type: ignore[assignment]
+    from scipy import sparse
+
+    from matcher.retrieval.graph import CollaborationGraph
+    from matcher.retrieval.snapshot import Snapshot
+
+    no_graph = CollaborationGraph(sparse.csr_matrix((cat.n_orgs, 0)), np.zeros(0, dtype=np.int64))
+    m.upkeep.snapshot_ = Snapshot(-1, index, lex, cat, no_graph)  # type: ignore[arg-type]
     params = faiss.SearchParametersIVF(nprobe=IVF_NPROBE)
     rng = np.random.default_rng(2)
     shapes = {
@@ -241,7 +247,8 @@ def main() -> None:
     if store is not None:
         m = Matcher(store, encoder, None)
         m.sync()
-        cat, lex = replicated_catalogue(m.catalogue_, args.n), TiledLexical(m.lexical_, args.n)  # type: ignore[arg-type]
+        snap = m.upkeep.current()
+        cat, lex = replicated_catalogue(snap.catalogue, args.n), TiledLexical(snap.lexical, args.n)
     else:
         rng = np.random.default_rng(3)
         n_orgs = args.n // 3

@@ -134,8 +134,9 @@ def import_members_cmd(path: Annotated[Path, typer.Argument(help="Member list: .
 def index_cmd(as_json: JsonOpt = False) -> None:
     """Embed what is not embedded yet and bring the vector index up to date."""
     m = _open()
-    info = {"model": m.encoder.model_id, "vectors": len(m.index_ or []), "change_no": m.change_no_,
-            "kind": m.index_.kind if m.index_ else None}
+    snap = m.snapshot_
+    info = {"model": m.encoder.model_id, "vectors": len(snap.vectors) if snap else 0,
+            "change_no": snap.change_no if snap else -1, "kind": snap.vectors.kind if snap else None}
     typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
 
 
@@ -207,7 +208,7 @@ def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database
                                            force=force, encoder=load_encoder(settings.model), data=data)
     m = _open(settings)
     info = {"organisations": store.count_organisations(), "challenges": len(challenge_ids),
-            "evidence_new": summary.evidence_new, "vectors": len(m.index_ or [])}
+            "evidence_new": summary.evidence_new, "vectors": len(m.snapshot_.vectors) if m.snapshot_ else 0}
     typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
 
 

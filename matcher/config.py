@@ -9,6 +9,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.retrieval.embed import MODELS
+from matcher.retrieval.index import KINDS
 
 DEFAULT_MODEL = "minilm+use-m3"
 
@@ -38,8 +39,8 @@ class Settings(BaseSettings):
     @field_validator("index_kind")
     @classmethod
     def _known_kind(cls, v: str) -> str:
-        if v not in ("auto", "flat", "ivf", "hnsw"):
-            raise ValueError("index_kind must be auto, flat, ivf or hnsw")
+        if v not in KINDS:
+            raise ValueError(f"index_kind must be one of {', '.join(KINDS)}")
         return v
 
     @property

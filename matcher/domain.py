@@ -49,14 +49,6 @@ class Confidentiality(str, Enum):
     OWNER = "owner"
 
 
-class EvidenceSource(str, Enum):
-    """Where a piece of evidence comes from."""
-
-    DESCRIPTION = "description"
-    OFFERS = "offers"
-    PROJECT = "project"
-
-
 def parse_kind(value: str) -> str:
     """Return the canonical kind for ``value`` or raise :class:`InvalidInput`.
 
@@ -110,19 +102,6 @@ class Organisation:
 
 
 @dataclass
-class Evidence:
-    """One embedded text saying what an organisation can do."""
-
-    organisation_id: int
-    source: str
-    text: str
-    title: str = ""
-    date: dt.date | None = None
-    project_id: int | None = None
-    id: int | None = None
-
-
-@dataclass
 class Project:
     """A past joint project; its members give evidence and the collaboration graph."""
 
@@ -135,15 +114,6 @@ class Project:
     funding_scheme: str = ""
     source: str = "manual"
     id: int | None = None
-
-
-@dataclass
-class Membership:
-    """An organisation's role in a project (coordinator, participant, ...)."""
-
-    project_id: int
-    organisation_id: int
-    role: str = "participant"
 
 
 @dataclass
@@ -182,20 +152,28 @@ class Filters:
     sme: bool | None = None
     exclude_ids: list[int] = field(default_factory=list)
 
-    def is_empty(self) -> bool:
-        return not (self.kinds or self.countries or self.nuts or self.exclude_ids) and self.sme is None
-
 
 @dataclass
-class MatchedEvidence:
-    """An evidence piece that supports a suggestion, with its best sentence."""
+class Query:
+    """One question to the matcher: a text, how many answers, and who may be shown.
 
-    evidence_id: int
-    title: str
-    sentence: str
-    terms: list[str]
-    date: str | None
-    score: float
+    Attributes:
+        text: the need, in English or Dutch (cleaned and length-checked by the matcher).
+        k: how many organisations to return.
+        filters: organisation filters, applied before the cut-off.
+        visible: organisation visibility levels the caller may see (None: all).
+        seed: the organisation asking ("who else?"); its ties become ranking features.
+        verdicts: users' feedback on this very question, by organisation id.
+        demote: look-alikes (possible competitors) shown only after the rest.
+    """
+
+    text: str
+    k: int = 10
+    filters: Filters = field(default_factory=Filters)
+    visible: tuple[str, ...] | None = None
+    seed: int | None = None
+    verdicts: dict[int, str] = field(default_factory=dict)
+    demote: list[int] = field(default_factory=list)
 
 
 @dataclass

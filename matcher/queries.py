@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from matcher.domain import COMPANY_KINDS, Filters, Organisation, Suggestion
-from matcher.engine import Matcher, Query
+from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
+from matcher.engine import Matcher
 from matcher.storage.keys import verdicts_for
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text

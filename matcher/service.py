@@ -16,9 +16,8 @@ def open_store(settings: Settings) -> Store:
 def open_matcher(settings: Settings, store: Store | None = None) -> Matcher:
     """A matcher over the configured store, model, index folder and ranker (not yet synced)."""
     encoder = load_encoder(settings.model)
-    m = Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind)
-    m.ranker_ = load_default(settings.ranker, encoder.model_id)
-    return m
+    return Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind,
+                   ranker=load_default(settings.ranker, encoder.model_id))
 
 
 _SHARED: dict[tuple[str, ...], Matcher] = {}

@@ -8,9 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
-import typer.main
 from typer.testing import CliRunner
 
 from matcher.cli import app
@@ -19,25 +17,6 @@ from matcher.ingest.cordis import CordisData
 from tests.conftest import TEST_MODEL
 
 runner = CliRunner()
-
-
-def _commands(cmd: click.Command, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
-    yield prefix or "matcher", cmd
-    if isinstance(cmd, click.Group):
-        for name, sub in cmd.commands.items():
-            yield from _commands(sub, f"{prefix} {name}".strip())
-
-
-def test_every_command_and_option_has_help_text() -> None:
-    root = typer.main.get_command(app)
-    missing = []
-    for name, cmd in _commands(root):
-        if not (cmd.help or "").strip():
-            missing.append(name)
-        for p in cmd.params:
-            if isinstance(p, click.Option) and not (p.help or "").strip() and p.name != "help":
-                missing.append(f"{name} --{p.name}")
-    assert not missing, f"commands or options without help text: {missing}"
 
 
 def write_cordis(data: CordisData, folder: Path) -> Path:

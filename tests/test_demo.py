@@ -36,7 +36,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
 
 def test_shipped_vectors_cover_every_demo_text_so_nothing_is_embedded(demo: Matcher) -> None:
     assert demo.embed_missing() == 0
-    assert len(demo.index_ or []) == len(demo.store.texts()) > 2000
+    assert len(demo.snapshot_.vectors)  # type: ignore[union-attr] == len(demo.store.texts()) > 2000
 
 
 def test_shipped_vectors_are_the_models_own(demo: Matcher) -> None:
@@ -86,6 +86,6 @@ def test_dutch_texts_find_their_english_counterparts(demo: Matcher) -> None:
         first += top.explanation["evidence"][0]["title"].endswith(title)
         hash_ = text_hash(project_text(title, projects[pair["project_id"]]["objective"]))
         text_id = next(i for i, (h, _x) in demo.store.texts().items() if h == hash_)
-        _scores, ids = demo.index_.search(demo.encoder.encode_queries([pair["nl"]]), 50)  # type: ignore[union-attr]
+        _scores, ids = demo.snapshot_.vectors.search(demo.encoder.encode_queries([pair["nl"]]), 50)  # type: ignore[union-attr]
         assert text_id in ids[0], f"{pair['project_id']}: the original is not among the 50 nearest documents"
     assert first >= 4, f"only {first} of {len(pairs)} Dutch texts rank their English original first"

@@ -12,6 +12,7 @@ from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher, Query, RankingConfig
 from matcher.errors import InvalidInput
 from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.ranking.pipeline import Pipeline
 from matcher.retrieval.embed import Encoder, load_encoder
 from matcher.storage.store import Store
 
@@ -28,7 +29,7 @@ def test_a_projects_own_text_finds_its_members_first(small_matcher: Matcher, sma
     text, members = _project_query(small_cordis)
     # ranked by their single best evidence, the members (who share that exact text) fill the top;
     # the default sums several pieces, which is the evaluation's call, not this test's
-    small_matcher.config = RankingConfig(top_evidence=1)
+    small_matcher.pipeline = Pipeline(RankingConfig(top_evidence=1))
     got = small_matcher.search(Query(text, k=len(members)))
     found = {s.organisation.external_id for s in got}
     assert found == members
@@ -77,7 +78,7 @@ NEEDLE = "Jet-based needle-free injector delivering insulin through the skin of 
 
 def test_add_update_delete_are_reflected_in_the_next_query(small_matcher: Matcher) -> None:
     store = small_matcher.store
-    small_matcher.config = RankingConfig(top_evidence=1)  # one strong evidence must be able to win
+    small_matcher.pipeline = Pipeline(RankingConfig(top_evidence=1))  # one strong evidence must be able to win
     [oid] = store.upsert_organisations([Organisation("NeedleLess Kids BV", kind="startup", country="NL",
                                                      description=NEEDLE)])
     top = small_matcher.search(Query("needle-free injection for children", k=3))
@@ -107,7 +108,7 @@ def _ranking(m: Matcher) -> list[int]:
     return [s.organisation.id or 0 for s in m.search(Query("antimicrobial resistance diagnostics", k=10))]
 
 
-@pytest.mark.parametrize("damage", ["delete", "garble", "truncate", "other-model"])
+@pytest.mark.parametrize("damage", ["delete", "garble", "truncate", "other-model", "other-format"])
 def test_index_folder_is_rebuilt_when_missing_or_corrupt(small_matcher: Matcher, encoder: Encoder,
                                                          tmp_path: Path, damage: str) -> None:
     folder = small_matcher.index_dir
@@ -123,12 +124,15 @@ def test_index_folder_is_rebuilt_when_missing_or_corrupt(small_matcher: Matcher,
         (folder / "index.faiss").write_bytes(data[: len(data) // 2])
     else:
         manifest = json.loads((folder / "manifest.json").read_text())
-        manifest["model_id"] = "some-other-model"
+        if damage == "other-model":
+            manifest["model_id"] = "some-other-model"
+        else:  # a folder written by another version of the code
+            manifest["format"] = manifest["format"] + 1
         (folder / "manifest.json").write_text(json.dumps(manifest))
     fresh = Matcher(small_matcher.store, encoder, folder)
     assert _ranking(fresh) == before
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["model_id"] == encoder.model_id and manifest["count"] == len(fresh.index_ or [])
+    assert manifest["model_id"] == encoder.model_id and manifest["count"] == len(fresh.snapshot_.vectors)  # type: ignore[union-attr]
 
 
 def test_index_loaded_from_disk_catches_up_on_writes_made_while_away(small_matcher: Matcher,
@@ -146,20 +150,20 @@ def test_model_change_re_embeds_and_never_mixes(small_matcher: Matcher, tmp_path
     assert other.model_id != small_matcher.encoder.model_id
     m2 = Matcher(store, other, tmp_path / "index-minilm")
     m2.sync()
-    assert m2.index_ is not None and m2.index_.dim == other.dim == 384
+    assert m2.snapshot_ is not None and m2.snapshot_.vectors.dim == other.dim == 384
     n_texts = len(store.texts())
-    assert len(m2.index_) == n_texts
+    assert len(m2.snapshot_.vectors) == n_texts
     assert len(store.texts_without_vectors(other.model_id)) == 0
     assert len(store.texts_without_vectors(small_matcher.encoder.model_id)) == 0
     # the old model's folder refuses to load for the new model
     m3 = Matcher(store, other, small_matcher.index_dir)
     m3.sync()
-    assert m3.index_ is not None and m3.index_.dim == 384
+    assert m3.snapshot_ is not None and m3.snapshot_.vectors.dim == 384
 
 
 @pytest.mark.parametrize("fusion", ["rrf", "zsum", "dense", "bm25"])
 def test_every_fusion_returns_a_ranked_list(small_matcher: Matcher, fusion: str) -> None:
-    small_matcher.config = RankingConfig(fusion=fusion)
+    small_matcher.pipeline = Pipeline(RankingConfig(fusion=fusion))
     got = small_matcher.search(Query("cancer immunotherapy", k=10))
     assert len(got) == 10
     assert all(a.score >= b.score for a, b in zip(got, got[1:]))
@@ -187,7 +191,7 @@ def test_query_vectors_are_cached_and_equal_to_the_encoders(small_matcher: Match
     assert np.allclose(small_matcher.query_vectors(texts), first, atol=1e-6)
 
 
-@pytest.mark.parametrize("damage", ["none", "garble"])
+@pytest.mark.parametrize("damage", ["none", "garble", "other-format"])
 def test_a_restart_reuses_the_saved_lexical_index_or_refits_a_damaged_one(small_matcher: Matcher, encoder: Encoder,
                                                                          damage: str) -> None:
     folder = small_matcher.index_dir
@@ -197,10 +201,13 @@ def test_a_restart_reuses_the_saved_lexical_index_or_refits_a_damaged_one(small_
         for f in (folder / "lexical").iterdir():
             if f.name != "ids.npy":
                 f.write_bytes(b"garbled")
+    if damage == "other-format":  # saved by another version of the tokenizer: refitted, never trusted
+        manifest = json.loads((folder / "lexical" / "manifest.json").read_text())
+        (folder / "lexical" / "manifest.json").write_text(json.dumps({**manifest, "format": manifest["format"] + 1}))
     before = [s.organisation.id for s in small_matcher.search(Query("vaccine immunology trial", k=8))]
     again = Matcher(small_matcher.store, encoder, folder)
     again.sync()
     assert [s.organisation.id for s in again.search(Query("vaccine immunology trial", k=8))] == before
-    assert np.array_equal(again.lexical_.ids_, small_matcher.lexical_.ids_)  # type: ignore[union-attr]
+    assert np.array_equal(again.snapshot_.lexical.ids_, small_matcher.snapshot_.lexical.ids_)  # type: ignore[union-attr]
     saved_again = (folder / "index.faiss").stat().st_mtime_ns != stamp
-    assert saved_again == (damage == "garble")  # an unchanged folder is not rewritten at every start
+    assert saved_again == (damage != "none")  # an unchanged folder is not rewritten at every start

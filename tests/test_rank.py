@@ -19,9 +19,12 @@ from matcher.ingest.cordis import CordisData
 from matcher.queries import suggest_for_challenge
 from matcher.ranking import features
 from matcher.ranking.explain import reasons
+from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.rank import Ranker
+from matcher.ranking.rerank import candidates
 from matcher.retrieval import fuse
 from matcher.retrieval.embed import Encoder
+from matcher.retrieval.retrieve import RankingConfig, retrieve
 from matcher.storage.keys import record_feedback
 from matcher.storage.store import Store
 
@@ -43,8 +46,8 @@ def ranker(tiny: evaluate.Evaluation) -> Ranker:
 
 def test_graph_ties_match_the_memberships(tiny: evaluate.Evaluation) -> None:
     m = tiny.matcher
-    cat, graph = m.catalogue_, m.graph_
-    assert cat is not None and graph is not None
+    snap = m.upkeep.current()
+    cat, graph = snap.catalogue, snap.graph
     seed = int(np.argmax(cat.activity))
     org_id = int(cat.org_ids[seed])
     ties = graph.ties(seed)
@@ -58,17 +61,17 @@ def test_feature_rows_have_the_documented_shape_and_meaning(tiny: evaluate.Evalu
     m = tiny.matcher
     i, q = next((i, q) for i, q in enumerate(tiny.queries) if q.coordinator is not None)
     query = Query(q.text, 10, seed=q.coordinator)
-    fused, dense, lexical, org_scores, _ = m.retrieve(query, tiny.query_vectors[i])
-    cands, ties, seed = m.candidates(query, org_scores)
-    x = features.candidate_matrix(m.catalogue_, features.DocScores(fused, dense, lexical), org_scores,  # type: ignore[arg-type]
-                                  cands, ties, seed)
+    snap = m.upkeep.current()
+    r = retrieve(snap, query, tiny.query_vectors[i], RankingConfig())
+    cands, ties, seed = candidates(r, snap, RankingConfig().candidates)
+    x = features.candidate_matrix(snap.catalogue, r.docs, r.org_scores, cands, ties, seed)
     col = {name: i for i, name in enumerate(features.FEATURES)}
     assert x.shape == (len(cands), len(features.FEATURES)) and np.isfinite(x).all()
     assert (x[:, col["seeded"]] == 1).all()
     kinds = x[:, [col[f"kind_{k}"] for k in ("startup", "sme", "large_company", "university", "research_institute",
                                              "hospital", "care_institution", "public_body", "other")]]
     assert (kinds.sum(axis=1) == 1).all()  # one kind each
-    activity = m.catalogue_.activity[cands]  # type: ignore[union-attr]
+    activity = snap.catalogue.activity[cands]
     assert np.allclose(np.expm1(x[:, col["activity_log"]]), activity)
     assert ties is not None
     assert np.allclose(np.expm1(x[:, col["seed_shared_log"]]), ties.shared[cands])
@@ -87,11 +90,23 @@ def test_the_ranker_learns_something_real(tiny: evaluate.Evaluation, ranker: Ran
     assert learned["recall@10"] > fusion["recall@10"]
 
 
+def test_the_evaluation_runs_its_methods_without_changing_the_matcher(tiny: evaluate.Evaluation,
+                                                                     ranker: Ranker) -> None:
+    before = tiny.matcher.pipeline
+    tiny.ranker = ranker
+    bm25, learned = tiny.rankings("bm25", "seeded"), tiny.rankings("matcher", "seeded")
+    assert tiny.matcher.pipeline is before and bm25 != learned
+    assert tiny.pipeline("matcher").ranker is ranker and tiny.pipeline("fusion").ranker is None
+
+
 def test_saved_ranker_round_trips_and_refuses_other_features(ranker: Ranker, tmp_path: Path) -> None:
     ranker.save(tmp_path / "r", {"use_by_default": False})
     again, card = Ranker.load(tmp_path / "r")
     x = np.random.default_rng(0).normal(size=(5, len(features.FEATURES)))
     assert np.allclose(again.score(x), ranker.score(x)) and card["features"] == list(features.FEATURES)
+    (tmp_path / "r" / "card.json").write_text(json.dumps({**card, "card_version": card["card_version"] + 1}))
+    with pytest.raises(IndexMismatch, match="card .* has version"):
+        Ranker.load(tmp_path / "r")
     card["features"] = card["features"][:-1]
     (tmp_path / "r" / "card.json").write_text(json.dumps(card))
     with pytest.raises(IndexMismatch, match="other features"):
@@ -109,7 +124,7 @@ def test_the_shipped_ranker_matches_the_code() -> None:
 
 def test_suggestions_carry_the_learned_reasons(tiny: evaluate.Evaluation, ranker: Ranker) -> None:
     m = tiny.matcher
-    m.ranker_ = ranker
+    m.pipeline = Pipeline(ranker=ranker)
     q = next(q for q in tiny.queries if q.coordinator is not None)
     got = m.search(Query(q.text, 5, seed=q.coordinator))
     assert all("ranker" in s.components and s.explanation["reasons"] for s in got)
@@ -182,7 +197,7 @@ def test_a_broken_ranker_file_is_refused_and_the_service_falls_back(ranker: Rank
 
 def test_feedback_moves_a_learned_ranking_too(tiny: evaluate.Evaluation, ranker: Ranker) -> None:
     m = tiny.matcher
-    m.ranker_ = ranker
+    m.pipeline = Pipeline(ranker=ranker)
     q = next(q for q in tiny.queries if q.coordinator is not None)
     cid = m.store.save_challenge(Challenge("Learned feedback", q.text[:2000], posed_by=q.coordinator))
     before = suggest_for_challenge(m, cid, 10)

@@ -19,19 +19,24 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain import Filters
-from matcher.engine import Matcher, Query, RankingConfig
+from matcher.domain import Filters, Query
+from matcher.engine import Matcher
 from matcher.errors import InvalidInput
 from matcher.evaluation.vectorcache import cached_query_vectors, seed_vectors
 from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.rank import Ranker
 from matcher.retrieval import fuse
 from matcher.retrieval.embed import Encoder
+from matcher.retrieval.retrieve import RankingConfig
 from matcher.storage.store import Store
 
 DEPTH = 100
 METHODS = ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")
 TASKS = ("cold", "seeded")
+METHOD_CONFIGS = {"bm25": RankingConfig(fusion="bm25"), "dense": RankingConfig(fusion="dense"),
+                  "hybrid": RankingConfig(fusion="rrf"), "fusion": RankingConfig(rerank=False),
+                  "matcher": RankingConfig()}
 Step = Callable[[str, int], Callable[[int], None] | None]
 
 
@@ -106,17 +111,17 @@ class Evaluation:
         seeds = [q.coordinator if task == "seeded" else None for q in self.queries]
         if method in ("random", "popularity", "tfidf"):
             return self._baseline(method, seeds)
-        cfg = config or {"bm25": RankingConfig(fusion="bm25"), "dense": RankingConfig(fusion="dense"),
-                         "hybrid": RankingConfig(fusion="rrf"), "fusion": RankingConfig(rerank=False),
-                         "matcher": RankingConfig()}[method]
-        self.matcher.config = cfg
-        self.matcher.ranker_ = self.ranker if method == "matcher" else None
+        pipeline = self.pipeline(method, config)
         out = []
         for q, qv, seed in zip(self.queries, self.query_vectors, seeds):
             query = Query(q.text, DEPTH, Filters(exclude_ids=[seed] if seed else []), seed=seed)
-            out.append([s.organisation.id or 0 for s in self.matcher.rank_with_vector(query, qv, explain=False)])
-        self.matcher.ranker_ = self.ranker
+            found = self.matcher.rank_with_vector(query, qv, explain=False, pipeline=pipeline)
+            out.append([s.organisation.id or 0 for s in found])
         return out
+
+    def pipeline(self, method: str, config: RankingConfig | None = None) -> Pipeline:
+        """The pipeline a method stands for: its settings, and the ranker for ``matcher`` only."""
+        return Pipeline(config or METHOD_CONFIGS[method], self.ranker if method == "matcher" else None)
 
     def _baseline(self, method: str, seeds: list[int | None]) -> list[list[int]]:
         cat = self.matcher.catalogue_

@@ -21,15 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from matcher.domain import Filters
-from matcher.engine import Query
+from matcher.domain import Filters, Query
 from matcher.errors import InvalidInput
 from matcher.evaluation import evaluate
 from matcher.evaluation.evaluate import Evaluation
 from matcher.ingest.cordis import CordisData
 from matcher.ranking import features
 from matcher.ranking.rank import Ranker
+from matcher.ranking.rerank import candidate_rows
 from matcher.retrieval.embed import Encoder
+from matcher.retrieval.retrieve import retrieve
 from matcher.storage.store import Store
 
 FEEDBACK_WEIGHT = {"relevant": (1, 2.0), "contacted": (1, 2.0), "partnered": (1, 3.0), "introduction": (1, 1.0),
@@ -62,15 +63,15 @@ def query_examples(ev: Evaluation, tasks: Sequence[str] = ("cold", "seeded")) ->
     skipped. Positives are weighted so that each query counts about as much as any other.
     """
     m, out = ev.matcher, Examples()
-    cat = m.catalogue_
-    assert cat is not None
+    snap, cfg = m.upkeep.current(), m.pipeline.config
+    cat = snap.catalogue
     for q, qv in zip(ev.queries, ev.query_vectors):
         for task in tasks:
             seed = q.coordinator if task == "seeded" else None
             if task == "seeded" and seed is None:
                 continue
             query = Query(q.text, 100, Filters(exclude_ids=[seed] if seed else []), seed=seed)
-            cands, x = m.candidate_rows(query, *m.retrieve(query, qv)[:4])
+            cands, x = candidate_rows(retrieve(snap, query, qv, cfg), snap, cfg.candidates)
             y = np.isin(cat.org_ids[cands], list(q.gold - {seed}))
             if not y.any():
                 continue
@@ -87,8 +88,8 @@ def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]]) -> Example
             are skipped.
     """
     m, out = ev.matcher, Examples()
-    cat = m.catalogue_
-    assert cat is not None
+    snap, cfg = m.upkeep.current(), m.pipeline.config
+    cat = snap.catalogue
     known = {o.external_id: o.id for o in m.store.list_organisations(0, 10**9)[0] if o.external_id}
     rows = [r for r in rows if r.get("query") and r.get("verdict") in FEEDBACK_WEIGHT and r.get("external_id") in known]
     if not rows:
@@ -99,7 +100,7 @@ def feedback_examples(ev: Evaluation, rows: Sequence[dict[str, Any]]) -> Example
         pos = cat.org_index([known[r["external_id"]]])
         if not len(pos):
             continue
-        cands, x = m.candidate_rows(query, *m.retrieve(query, qv)[:4], extra=pos)
+        cands, x = candidate_rows(retrieve(snap, query, qv, cfg), snap, cfg.candidates, extra=pos)
         label, weight = FEEDBACK_WEIGHT[r["verdict"]]
         out.add(x[np.flatnonzero(cands == pos[0])], np.asarray([label]), weight)
     return out

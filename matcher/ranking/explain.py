@@ -1,14 +1,88 @@
-"""Explanations: the evidence sentences that matched a query and the terms they share with it."""
+"""The last stage: suggestions with the evidence sentences that matched and the reasons in words.
+
+:func:`explain` turns a cut :class:`~matcher.retrieval.scores.Ranking` into
+:class:`~matcher.domain.Suggestion` objects: the organisation's record, the parts of its score,
+its best evidence (the sentence sharing most terms with the question), the user's verdict, a
+flag for look-alikes, and, when the ranker ran, the features that raised its score most.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
+from matcher.domain import Organisation, Suggestion
+from matcher.ranking.features import FEATURES
+from matcher.ranking.rank import Ranker
+from matcher.retrieval.scores import Ranking
+from matcher.retrieval.snapshot import Snapshot
 from matcher.storage.store import Store
 from matcher.text import sentences, tokens, words
+
+EVIDENCE_SHOWN = 2  # best evidence pieces shown per suggestion
+LOOK_ALIKE_FLAG = "offers much the same as the organisation asking: a possible competitor"
+
+
+def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = None) -> list[Suggestion]:
+    """Suggestions for the positions in ``r.order`` (already cut to k), best first.
+
+    An organisation deleted since the snapshot was taken is left out.
+    """
+    cat, q = snap.catalogue, r.query
+    ids = cat.org_ids[r.order].tolist()
+    orgs = store.get_organisations(ids)
+    wanted, comps = [], []
+    for pos, org_id in zip(r.order.tolist(), ids):
+        docs = cat.org_docs(pos)
+        best = docs[np.argsort(-r.docs.fused[docs], kind="stable")][:EVIDENCE_SHOWN]
+        best = best[np.isfinite(r.docs.fused[best])]
+        wanted.append((org_id, cat.doc_ids[best].tolist(), r.docs.fused[best].tolist()))
+        comps.append({"fused": float(r.org_scores[pos]), "dense": _best(r.docs.dense, docs),
+                      "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos])})
+    evidence = explain_many(store, q.text, wanted)
+    why = _learned_reasons(r, snap, store, ranker) if ranker is not None and r.rows is not None else None
+    out = []
+    for i, (org_id, comp, ev) in enumerate(zip(ids, comps, evidence)):
+        if org_id not in orgs:
+            continue
+        expl = {**ev, **({"feedback": q.verdicts[org_id]} if org_id in q.verdicts else {}),
+                **({"flags": [LOOK_ALIKE_FLAG]} if org_id in q.demote else {})}
+        if why is not None and r.learned is not None:
+            comp = {**comp, "ranker": float(r.learned[i])}
+            expl["reasons"] = why[i]
+        out.append(Suggestion(orgs[org_id], len(out) + 1, comp["ranker" if "ranker" in comp else "fused"],
+                              comp, expl))
+    return out
+
+
+def bare(r: Ranking, snap: Snapshot) -> list[Suggestion]:
+    """Suggestions without explanations or records beyond the id: all a ranking metric needs."""
+    ids = snap.catalogue.org_ids[r.order].tolist()
+    return [Suggestion(Organisation(name="", id=int(o)), rank, float(s), {}, {})
+            for rank, (o, s) in enumerate(zip(ids, r.org_scores[r.order].tolist()), 1)]
+
+
+def _learned_reasons(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker) -> list[list[str]]:
+    """Per suggestion, the features that raised its learned score most, in words."""
+    assert r.rows is not None
+    contrib = ranker.contributions(r.rows, r.reference)
+    seed_name = ""
+    if r.query.seed is not None:
+        seed_name = store.get_organisations([r.query.seed]).get(r.query.seed, Organisation("")).name
+    latest = snap.catalogue.latest
+    ref_year = dt.date.fromordinal(int(latest.max())).year if latest is not None and latest.max() > 0 else 0
+    return [reasons(FEATURES, row.tolist(), con.tolist(), seed_name, ref_year) for row, con in zip(r.rows, contrib)]
+
+
+def _best(scores: np.ndarray, docs: np.ndarray) -> float:
+    vals = scores[docs]
+    vals = vals[np.isfinite(vals)]
+    return float(vals.max()) if vals.size else 0.0
 
 MAX_SENTENCE = 400
 

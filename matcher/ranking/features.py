@@ -2,14 +2,12 @@
 
 Every feature is computed for all organisations at once from the retrieval stage's
 per-document scores, then the candidates' rows are taken. The same function serves
-training (:mod:`matcher.evaluation.train`) and the live service (:mod:`matcher.engine`), so the
+training (:mod:`matcher.evaluation.train`) and the live service (:mod:`matcher.ranking.rerank`), so the
 two can never drift apart; the ranker's card lists :data:`FEATURES` and loading refuses
 a card whose list differs.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +15,7 @@ from matcher.domain import KIND_VALUES
 from matcher.retrieval import fuse
 from matcher.retrieval.catalogue import Catalogue
 from matcher.retrieval.graph import Ties
+from matcher.retrieval.scores import DocScores
 
 TOP_DOCS = 100  # "evidence among the top hits" counts a candidate's documents among this many best
 FLOOR = -10.0  # stands for "not retrieved" in score features (models need finite numbers)
@@ -27,15 +26,6 @@ FEATURES: tuple[str, ...] = (
     *(f"kind_{k}" for k in KIND_VALUES),
     "seeded", "seed_shared_log", "seed_years_since_shared", "seed_two_hop", "seed_same_country",
 )
-
-
-@dataclass
-class DocScores:
-    """Per-document scores of one query (``-inf`` where a retriever did not return the document)."""
-
-    fused: np.ndarray
-    dense: np.ndarray
-    lexical: np.ndarray
 
 
 def _finite(x: np.ndarray, floor: float = FLOOR) -> np.ndarray:

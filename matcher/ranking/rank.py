@@ -139,6 +139,9 @@ class Ranker:
             card = json.loads((folder / "card.json").read_text())
         except (OSError, ValueError) as exc:
             raise IndexMismatch(f"no readable ranker card in {folder}: {exc}") from exc
+        if card.get("card_version") != CARD_VERSION:
+            raise IndexMismatch(f"the ranker card in {folder} has version {card.get('card_version')!r}, this "
+                                f"version reads {CARD_VERSION}; retrain it with `matcher train-ranker`")
         if card.get("features") != list(FEATURES):
             raise IndexMismatch(f"the ranker in {folder} was trained on other features; retrain it "
                                 "with `matcher train-ranker`")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.errors import InvalidInput
+
 RRF_K = 60
 
 
@@ -84,3 +86,67 @@ def apply_verdicts(order: np.ndarray, positive: np.ndarray, negative: np.ndarray
     rest = order[~np.isin(order, pos)]
     neg_mask = np.isin(rest, negative)
     return np.concatenate([pos, rest[~neg_mask], rest[neg_mask]]).astype(order.dtype)
+
+
+FUSIONS = ("zsum", "rrf", "dense", "bm25")
+
+
+def fuse_scores(dense: np.ndarray, lexical: np.ndarray, method: str = "zsum", dense_weight: float = 1.0,
+                lexical_weight: float = 1.0, shift: float = 0.0) -> np.ndarray:
+    """One score per document from the dense and lexical scores (``-inf`` = not returned by that one).
+
+    ``zsum`` standardises each retriever's scores over what it returned (a document one retriever
+    missed counts as that retriever's worst), sums them with weights, and keeps only the part above
+    ``shift`` as evidence, so an organisation gains from several strong pieces, not from many
+    mediocre ones; below it a tiny, order-preserving weight remains, so a filtered query can still
+    fill its places when nothing better exists. ``rrf`` is reciprocal rank fusion; ``dense`` and
+    ``bm25`` pass one retriever through. A document neither returned stays ``-inf``.
+
+    >>> inf = float("inf")
+    >>> fuse_scores(np.array([0.9, 0.5, 0.1]), np.array([4.0, 2.0, -inf])).round(3).tolist()
+    [2.226, 0.0, 0.0]
+    >>> fuse_scores(np.array([0.9, -inf]), np.array([-inf, -inf]), "bm25").tolist()
+    [-inf, -inf]
+    """
+    if method == "dense":
+        return dense
+    if method == "bm25":
+        return lexical
+    hit = np.isfinite(dense) | np.isfinite(lexical)
+    if method == "rrf":
+        rd = np.where(np.isfinite(dense), ranks_of(dense), np.inf)
+        rl = np.where(np.isfinite(lexical), ranks_of(lexical), np.inf)
+        out = rrf([rd, rl], weights=[dense_weight, lexical_weight])
+    elif method == "zsum":
+        d = _standardised_or_worst(dense)
+        lx = _standardised_or_worst(lexical)
+        z = dense_weight * d + lexical_weight * lx - shift
+        out = np.maximum(z, 0.0) + 1e-3 * np.exp(np.minimum(z, 0.0))
+    else:
+        raise InvalidInput(f"unknown fusion {method!r}: expected one of {', '.join(FUSIONS)}")
+    return np.where(hit, out, -np.inf)
+
+
+def _standardised_or_worst(scores: np.ndarray) -> np.ndarray:
+    """Standardised over the returned (finite) entries; the others get the lowest returned value."""
+    returned = np.isfinite(scores)
+    z = standardise(scores, returned)
+    return np.where(returned, z, z[returned].min(initial=0.0))
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest finite scores, best first, ties by index (so a shorter list is
+    always a prefix of a longer one, whatever ties straddle the cut).
+
+    >>> top_k(np.array([0.2, -np.inf, 0.9, 0.2]), 3).tolist()
+    [2, 0, 3]
+    >>> top_k(np.array([0.5, 0.5, 0.5, 0.9]), 2).tolist()
+    [3, 0]
+    """
+    finite = np.flatnonzero(np.isfinite(scores))
+    if k <= 0:
+        return finite[:0]
+    if len(finite) > k:
+        kth = scores[finite[np.argpartition(-scores[finite], k - 1)[k - 1]]]
+        finite = finite[scores[finite] >= kth]  # every tie of the k-th score, then the lowest indices
+    return finite[np.lexsort((finite, -scores[finite]))][:k]

@@ -29,7 +29,6 @@ from matcher.errors import IndexMismatch, InvalidInput
 from matcher.storage.artifacts import atomic_folder
 
 APPROX_THRESHOLD = 200_000  # exact search below this many vectors, IVF above
-HNSW_THRESHOLD = APPROX_THRESHOLD  # the old name, kept for callers
 HNSW_M = 32
 IVF_NPROBE = 16  # lists scanned per query: recall@10 0.996 at 1M x 896-d, 1024 lists (benchmarks/scale_1m.py)
 IVF_TRAIN_PER_LIST = 40  # training sample: this many vectors per list (k-means is the slow step)
@@ -111,6 +110,12 @@ class VectorIndex:
         if mask.any():
             self._index.add_with_ids(keep_vecs[mask], keep_ids[mask])
 
+    def copy(self) -> VectorIndex:
+        """An independent copy (a sync changes the copy while queries read the original)."""
+        out = VectorIndex(self.dim, self.kind, self.ef_search, self.nprobe)
+        out._index = _owned_downcast(faiss.clone_index(self._index))
+        return out
+
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """All (ids, vectors) in the index."""
         n = len(self)
@@ -188,6 +193,8 @@ class VectorIndex:
             raw = faiss.read_index(str(folder / "index.faiss"))
         except Exception as exc:  # missing, truncated or garbled files all mean: rebuild
             raise IndexMismatch(f"index folder {folder} is unreadable: {exc}") from exc
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexMismatch(f"index folder format {manifest.get('format')!r}, this version reads {FORMAT_VERSION}")
         for key, value in expect.items():
             if manifest.get(key) != value:
                 raise IndexMismatch(f"index {key} is {manifest.get(key)!r}, expected {value!r}")

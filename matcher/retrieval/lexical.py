@@ -8,6 +8,8 @@ before the cut-off.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +17,9 @@ import bm25s
 import numpy as np
 
 from matcher.text import tokens
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1  # of the saved folder: bm25s arrays, ids.npy and manifest.json; bump when tokens() changes
 
 
 class LexicalIndex:
@@ -41,6 +46,11 @@ class LexicalIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self._bm25.save(str(folder))
         np.save(folder / "ids.npy", self.ids_)
+        (folder / "manifest.json").write_text(json.dumps(self._manifest(), indent=2))
+
+    def _manifest(self) -> dict[str, object]:
+        return {"format": FORMAT_VERSION, "k1": self.k1, "b": self.b, "count": len(self),
+                "bm25s": getattr(bm25s, "__version__", "")}
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:
@@ -48,11 +58,18 @@ class LexicalIndex:
         if not (folder / "ids.npy").exists():
             return None
         try:
-            out = cls()
+            manifest = json.loads((folder / "manifest.json").read_text())
+            out = cls(k1=float(manifest["k1"]), b=float(manifest["b"]))
+            if manifest != {**out._manifest(), "count": manifest.get("count")}:
+                log.warning("refitting the lexical index: saved as %s, this version writes %s", manifest,
+                            {**out._manifest(), "count": manifest.get("count")})
+                return None
             out._bm25 = bm25s.BM25.load(str(folder))
             out.ids_ = np.load(folder / "ids.npy")
+            if len(out) != manifest["count"]:
+                return None
             return out
-        except Exception:  # a damaged cache is refitted from the store, never trusted
+        except Exception:  # a damaged or unversioned cache is refitted from the store, never trusted
             return None
 
     def __len__(self) -> int:

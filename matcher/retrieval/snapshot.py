@@ -1,0 +1,25 @@
+"""What a query reads: the indexes at one database change number, never changed in place.
+
+A sync builds a new :class:`Snapshot` and swaps it in (one reference assignment), so
+queries running on the old one finish undisturbed and queries run concurrently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matcher.retrieval.catalogue import Catalogue
+from matcher.retrieval.graph import CollaborationGraph
+from matcher.retrieval.index import VectorIndex
+from matcher.retrieval.lexical import LexicalIndex
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The dense and lexical indexes, the catalogue arrays and the collaboration graph at ``change_no``."""
+
+    change_no: int
+    vectors: VectorIndex
+    lexical: LexicalIndex
+    catalogue: Catalogue
+    graph: CollaborationGraph

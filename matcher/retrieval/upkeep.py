@@ -1,0 +1,157 @@
+"""Keeping the derived indexes in step with the store: embed, load, catch up, rebuild, save.
+
+The database is the system of record; the vector index, the lexical index, the catalogue
+arrays and the collaboration graph are caches derived from it at one change number. Each
+sync produces a new :class:`~matcher.retrieval.snapshot.Snapshot`; the one in use is never
+changed in place (a catch-up works on a copy of the vector index).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matcher.errors import IndexMismatch
+from matcher.retrieval.catalogue import Catalogue
+from matcher.retrieval.embed import Encoder, Progress
+from matcher.retrieval.graph import CollaborationGraph
+from matcher.retrieval.index import VectorIndex, choose_kind
+from matcher.retrieval.lexical import LexicalIndex
+from matcher.retrieval.snapshot import Snapshot
+from matcher.storage.store import Store
+
+log = logging.getLogger(__name__)
+EMBED_BATCH = 256
+ProgressFn = Callable[[str, int, Progress | None], None]
+Change = tuple[int, str, int, str]  # (change number, entity, entity id, op)
+
+
+class IndexUpkeep:
+    """Builds snapshots of the indexes from a store and an encoder, saving them to ``index_dir``.
+
+    Stateful: ``snapshot_`` is the newest snapshot (None before the first sync).
+    """
+
+    def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None,
+                 index_kind: str = "auto") -> None:
+        self.store = store
+        self.encoder = encoder
+        self.index_dir = Path(index_dir) if index_dir else None
+        self.index_kind = index_kind
+        self.snapshot_: Snapshot | None = None
+        self._lock = threading.Lock()  # one sync at a time; queries never take it
+
+    def current(self) -> Snapshot:
+        """The snapshot at the store's current change number (synced first when the store moved)."""
+        snap = self.snapshot_
+        if snap is not None and snap.change_no == self.store.change_no():
+            return snap
+        self.sync()
+        assert self.snapshot_ is not None
+        return self.snapshot_
+
+    def sync(self, progress: ProgressFn | None = None) -> bool:
+        """Embed missing texts, then load, catch up or rebuild the indexes. True if anything changed."""
+        with self._lock:
+            current = self.store.change_no()
+            old = self.snapshot_
+            if old is not None and old.change_no == current:
+                return False
+            self.embed_missing(progress)
+            if old is None:
+                vectors, lexical, dirty = self._load_or_rebuild(current)
+                changes: Sequence[Change] = ()
+            else:
+                changes = self.store.changes_since(max(old.change_no, 0))
+                vectors, lexical, dirty = self._caught_up(old, changes)
+            if lexical is None or _texts_changed(changes):
+                lexical, dirty = self._fit_lexical(), True
+            catalogue = Catalogue.from_store(self.store, lexical.ids_)
+            graph = CollaborationGraph.from_store(self.store, catalogue.org_ids)
+            self.snapshot_ = Snapshot(current, vectors, lexical, catalogue, graph)
+            if self.index_dir is not None and dirty:
+                self._save(self.snapshot_)
+            return True
+
+    def embed_missing(self, progress: ProgressFn | None = None) -> int:
+        """Embed every stored text that has no vector for the current model; returns how many."""
+        todo = self.store.texts_without_vectors(self.encoder.model_id)
+        if not todo:
+            return 0
+        step = progress(f"embedding with {self.encoder.model_id}", len(todo), None) or None if progress else None
+        for i in range(0, len(todo), EMBED_BATCH):
+            chunk = todo[i:i + EMBED_BATCH]
+            vecs = self.encoder.encode_documents([x for _h, x in chunk])
+            self.store.put_vectors(self.encoder.model_id, [h for h, _x in chunk], vecs)
+            if step:
+                step(len(chunk))
+        return len(todo)
+
+    def expected_manifest(self) -> dict[str, object]:
+        """What a saved index folder must say to be reused with this store and encoder."""
+        return {"model_id": self.encoder.model_id, "dim": self.encoder.dim, "db_uuid": self.store.db_uuid}
+
+    def _caught_up(self, old: Snapshot, changes: Sequence[Change]
+                   ) -> tuple[VectorIndex, LexicalIndex | None, bool]:
+        """The old snapshot's indexes with ``changes`` applied, on a copy of the vector index."""
+        if not any(entity == "text" for _c, entity, _i, _op in changes):
+            return old.vectors, old.lexical, bool(changes)
+        vectors = old.vectors.copy()
+        self._apply(vectors, changes)
+        return vectors, None, True
+
+    def _load_or_rebuild(self, current: int) -> tuple[VectorIndex, LexicalIndex | None, bool]:
+        """The saved index caught up to ``current`` (and its lexical index when no text changed since
+        it was saved), or a rebuilt one; and whether anything differs from the saved folder."""
+        if self.index_dir is not None and self.index_dir.exists():
+            try:
+                vectors, manifest = VectorIndex.load(self.index_dir, self.expected_manifest())
+                behind = int(manifest["change_no"])
+                if behind > current:
+                    raise IndexMismatch(f"index is at change {behind}, the database at {current}")
+                changes = self.store.changes_since(behind)
+                self._apply(vectors, changes)
+                lexical = None if _texts_changed(changes) else LexicalIndex.load(self.index_dir / "lexical")
+                return vectors, lexical, bool(changes)
+            except IndexMismatch as exc:
+                log.warning("rebuilding the vector index: %s", exc)
+        return self._rebuild(), None, True
+
+    def _rebuild(self) -> VectorIndex:
+        ids, vecs = self.store.text_vectors(self.encoder.model_id)
+        index = VectorIndex(self.encoder.dim, choose_kind(self.index_kind, len(ids)))
+        index.add(ids, vecs.reshape(-1, self.encoder.dim))
+        return index
+
+    def _apply(self, vectors: VectorIndex, changes: Sequence[Change]) -> None:
+        """Apply text changes to ``vectors`` in place (a copy or a freshly loaded index, never in use)."""
+        final: dict[int, str] = {}
+        for _cid, entity, entity_id, op in changes:
+            if entity == "text":
+                final[entity_id] = op
+        vectors.remove([i for i, op in final.items() if op == "delete"])
+        ids, vecs = self.store.text_vectors(self.encoder.model_id, [i for i, op in final.items() if op != "delete"])
+        vectors.add(ids, vecs.reshape(-1, self.encoder.dim))
+
+    def _fit_lexical(self) -> LexicalIndex:
+        texts = self.store.texts()
+        ids = np.asarray(sorted(texts), dtype=np.int64)
+        return LexicalIndex().fit(ids, [texts[i][1] for i in ids])
+
+    def _save(self, snap: Snapshot) -> None:
+        assert self.index_dir is not None
+        try:
+            snap.vectors.save(self.index_dir, {**self.expected_manifest(), "change_no": snap.change_no},
+                              extra=lambda tmp: snap.lexical.save(tmp / "lexical"))
+        except OSError as exc:
+            # Several workers share the folder and may swap it in at the same moment; the loser's copy
+            # is simply not saved. The saved index is a cache: the next start catches up or rebuilds.
+            log.warning("vector index not saved: %s", exc)
+
+
+def _texts_changed(changes: Sequence[Change]) -> bool:
+    return any(entity == "text" for _c, entity, _i, _op in changes)

@@ -1,0 +1,114 @@
+"""The query pipeline stage by stage, on real CORDIS projects: retrieve, feedback, cut, explain; snapshots."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matcher.domain import Filters, Organisation, Query
+from matcher.engine import Matcher
+from matcher.ingest.cordis import CordisData, import_cordis
+from matcher.ranking import feedback
+from matcher.ranking.explain import explain
+from matcher.ranking.pipeline import Pipeline, cut
+from matcher.retrieval import fuse
+from matcher.retrieval.embed import Encoder
+from matcher.retrieval.retrieve import RankingConfig, retrieve
+from matcher.retrieval.scores import Ranking
+from matcher.retrieval.snapshot import Snapshot
+from matcher.storage.store import Store
+
+TEXT = "clinical trial of a new vaccine against infections"
+
+
+@pytest.fixture(scope="module")
+def m(small_cordis: CordisData, encoder: Encoder, tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    tmp = tmp_path_factory.mktemp("pipeline")
+    store = Store(f"sqlite:///{tmp / 'p.db'}")
+    import_cordis(store, small_cordis)
+    matcher = Matcher(store, encoder, tmp / "index")
+    matcher.sync()
+    return matcher
+
+
+def _retrieved(m: Matcher, query: Query) -> tuple[Snapshot, Ranking]:
+    snap = m.upkeep.current()
+    return snap, retrieve(snap, query, m.query_vectors([query.text])[0], RankingConfig())
+
+
+def test_retrieve_scores_every_document_and_orders_organisations_by_their_evidence(m: Matcher) -> None:
+    snap, r = _retrieved(m, Query(TEXT, 10, Filters(kinds=["university"])))
+    cat = snap.catalogue
+    assert r.docs.fused.shape == r.docs.dense.shape == (len(cat.doc_ids),)
+    assert r.org_scores.shape == r.hits.shape == (cat.n_orgs,)
+    assert np.isneginf(r.org_scores[cat.kinds != "university"]).all()  # filtered before the cut-off
+    assert (cat.kinds[r.order] == "university").all() and len(r.order) >= 10
+    scores = r.org_scores[r.order]
+    assert (np.diff(scores) <= 0).all() and np.isfinite(scores).all()
+    # an organisation's score is the sum of its best three fused evidence scores (top_evidence=3)
+    best = int(r.order[0])
+    docs = np.sort(r.docs.fused[cat.org_docs(best)])[::-1][:3]
+    assert np.isclose(r.org_scores[best], docs[np.isfinite(docs)].sum())
+    assert r.hits[best] == np.isfinite(r.docs.fused[cat.org_docs(best)]).sum()
+
+
+def test_feedback_marks_and_moves_judged_organisations_with_their_scores(m: Matcher) -> None:
+    snap, r = _retrieved(m, Query(TEXT, 10))
+    ids = snap.catalogue.org_ids[r.order]
+    liked, disliked = int(ids[5]), int(ids[0])
+    judged = feedback.mark(replace(r, query=Query(TEXT, 10, verdicts={liked: "relevant", disliked: "not_relevant"})),
+                           snap.catalogue)
+    assert judged.has_feedback and not feedback.mark(r, snap.catalogue).has_feedback
+    learned = np.arange(len(r.order), dtype=float)[::-1]  # stands for ranker scores aligned with the order
+    moved = feedback.apply(replace(judged, learned=learned, rows=learned[:, None].copy()))
+    new_ids = snap.catalogue.org_ids[moved.order]
+    assert new_ids[0] == liked and new_ids[-1] == disliked
+    assert moved.learned is not None and moved.rows is not None
+    assert moved.learned[0] == learned[5] and moved.learned[-1] == learned[0]  # scores travel with them
+    assert np.array_equal(moved.rows[:, 0], moved.learned)
+    assert sorted(new_ids.tolist()) == sorted(ids.tolist())
+
+
+def test_cut_and_explain_give_k_suggestions_with_their_evidence(m: Matcher) -> None:
+    snap, r = _retrieved(m, Query(TEXT, 4))
+    short = cut(r, 4)
+    assert len(short.order) == 4 and short.learned is None
+    got = explain(short, snap, m.store)
+    assert [s.rank for s in got] == [1, 2, 3, 4]
+    assert [s.organisation.id for s in got] == snap.catalogue.org_ids[short.order].tolist()
+    assert all(s.explanation["evidence"] and "ranker" not in s.components for s in got)
+    assert [s.score for s in got] == r.org_scores[short.order].tolist()
+
+
+def test_a_pipeline_without_ranker_equals_retrieval_cut_to_k(m: Matcher) -> None:
+    snap, r = _retrieved(m, Query(TEXT, 7))
+    got = Pipeline().run(snap, m.store, Query(TEXT, 7), m.query_vectors([TEXT])[0], explained=False)
+    assert [s.organisation.id for s in got] == snap.catalogue.org_ids[fuse.top_k(r.org_scores, 7)].tolist()
+
+
+def test_a_write_makes_a_new_snapshot_and_leaves_the_old_one_as_it_was(m: Matcher) -> None:
+    old = m.upkeep.current()
+    n_old = len(old.vectors)
+    before = Pipeline().run(old, m.store, Query("needle-free injection for children", 3),
+                            m.query_vectors(["needle-free injection for children"])[0], explained=False)
+    [oid] = m.store.upsert_organisations([Organisation(
+        "Jetless Kids BV", kind="startup", description="Needle-free injection of vaccines for children.")])
+    new = m.upkeep.current()
+    assert new is not old and new.change_no > old.change_no and len(new.vectors) == n_old + 1
+    assert len(old.vectors) == n_old and oid not in old.catalogue.org_ids  # untouched: queries on it finish
+    again = Pipeline().run(old, m.store, Query("needle-free injection for children", 3),
+                           m.query_vectors(["needle-free injection for children"])[0], explained=False)
+    assert [s.organisation.id for s in again] == [s.organisation.id for s in before]
+    assert m.search(Query("needle-free injection for children", 1))[0].organisation.id == oid
+
+
+def test_concurrent_queries_answer_as_sequential_ones_do(m: Matcher) -> None:
+    texts = [TEXT, "cancer immunotherapy", "wearable sensors for heart failure", "antimicrobial resistance",
+             "dementia care at home", "medical imaging with deep learning"] * 3
+    alone = [[s.organisation.id for s in m.search(Query(t, 10))] for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: [s.organisation.id for s in m.search(Query(t, 10))], texts))
+    assert together == alone
