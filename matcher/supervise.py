@@ -37,6 +37,9 @@ from matcher.serving import Drain, log, log_to_stderr, run
 STARTUP_FAILURE = 3  # uvicorn's exit status for an app that failed to start
 MARGIN = 10.0  # seconds beyond the drain for a worker to end its lifespan and exit, before SIGKILL
 TICK = 0.2  # seconds between looks at the workers
+# how a worker may end when told to stop: 0 after draining, or the signal itself when it arrived while the
+# worker was still importing the app (before its handlers were installed, so before it accepted anything)
+CLEAN = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class Supervisor:
                 log.error("supervisor: worker %d did not stop in time; killing it", proc.pid)
                 proc.kill()
                 proc.wait()
-            if proc.returncode != 0:
+            if proc.returncode not in CLEAN:
                 log.warning("supervisor: worker %d ended with %s", proc.pid, describe(proc.returncode))
                 status = 1
         log.info("supervisor: stopped (exit status %d)", status)
