@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
         app.state.matcher = matcher
         yield
+        matcher.store.close()  # the last request has finished: release the database's connections
 
     app = FastAPI(title="matcher", version="0.1.0", lifespan=lifespan,
                   description="Partner matching for MedTech ecosystems: organisations, challenges, suggestions.")
@@ -107,9 +108,12 @@ def _install_system_routes(app: FastAPI) -> None:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["system"], responses={503: {"description": "Still loading the model or the index"}})
+    @app.get("/ready", tags=["system"], responses={503: {
+        "description": "Still loading the model or the index (`starting`), or stopping (`draining`)"}})
     def ready(request: Request) -> JSONResponse:
-        """Readiness: the model and the index are loaded."""
+        """Readiness: the model and the index are loaded, and the process is not stopping."""
+        if getattr(request.app.state, "draining", False):  # set by matcher.serving on a stop signal
+            return JSONResponse({"status": "draining"}, status_code=503)
         m = getattr(request.app.state, "matcher", None)
         if m is None or m.snapshot_ is None:
             return JSONResponse({"status": "starting"}, status_code=503)

@@ -337,10 +337,16 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
               workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
               demo: Annotated[bool, typer.Option("--demo", help="Load the demo data first if the database is empty.")
                               ] = False) -> None:
-    """Start the HTTP service (API under /v1, docs at /docs)."""
-    import uvicorn
+    """Start the HTTP service (API under /v1, docs at /docs).
 
+    SIGTERM or SIGINT stops it cleanly: /ready answers 503 for MATCHER_DRAIN_DELAY s, then no new
+    connections, requests in flight finish within MATCHER_DRAIN_TIMEOUT s, exit status 0. With several
+    workers a supervisor replaces a worker that dies (at most MATCHER_RESTART_LIMIT within
+    MATCHER_RESTART_WINDOW s), and the workers leave when the supervisor is gone.
+    """
     from matcher.service import open_store
+    from matcher.serving import Drain, listen
+    from matcher.supervise import RestartLimit, serve
 
     settings = get_settings()
     if demo and open_store(settings).count_organisations() == 0:
@@ -353,8 +359,14 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
     if workers > 1 and not os.environ.get("MATCHER_THREADS"):  # each worker gets its share of the cores
         os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     h, p = host or settings.host, port or settings.port
+    drain = Drain(settings.drain_delay, settings.drain_timeout)
+    restarts = RestartLimit(settings.restart_limit, settings.restart_window)
+    try:
+        sock = listen(h, p)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise MatcherError(f"cannot listen on {h}:{p}: {exc.strerror or exc}") from exc
     err.print(f"matcher serving on http://{h}:{p}  (API docs at http://{h}:{p}/docs)")
-    uvicorn.run("api.app:app", host=h, port=p, workers=workers, log_level="warning")
+    raise typer.Exit(serve("api.app:app", sock, workers, drain, restarts))
 
 
 if __name__ == "__main__":  # pragma: no cover

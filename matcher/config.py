@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.retrieval.embed import MODELS
@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     port: int = 8000
     public_search: bool = False  # anonymous, read-only search over public profiles
     max_body_bytes: int = 1_000_000  # request bodies; uploads to the import endpoint may be 20 MB
+    # stopping (SIGTERM, SIGINT): /ready answers 503 for ``drain_delay`` s while requests are still served,
+    # then no new connections; requests in flight get at most ``drain_timeout`` s more
+    drain_delay: float = Field(0.0, ge=0, le=300)
+    drain_timeout: float = Field(20.0, gt=0, le=600)
+    # ``serve --workers N``: a dead worker is replaced, unless more than ``restart_limit`` workers died
+    # within ``restart_window`` s (a crash loop): then the service stops with exit status 1
+    restart_limit: int = Field(5, ge=0, le=1000)
+    restart_window: float = Field(60.0, gt=0, le=86_400)
 
     @field_validator("model")
     @classmethod
