@@ -212,26 +212,41 @@ def demo_cmd(force: Annotated[bool, typer.Option(help="Load even into a database
     typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()))
 
 
+DEFAULT_METHODS = "random,popularity,tfidf,bm25,dense,hybrid,fusion,matcher"
+
+
 @app.command("eval")
 def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as the catalogue.")],
              queries: Annotated[Path | None, typer.Option(help="CORDIS folder of query projects "
                                                           "(default: the catalogue, split by date).")] = None,
              split_date: Annotated[str | None, typer.Option(help="Queries start on or after this date "
                                                             "(YYYY-MM-DD); the catalogue before it.")] = None,
-             task: Annotated[str, typer.Option(help="cold (text only) or seeded (coordinator given).")] = "cold",
+             task: Annotated[str, typer.Option(help="cold (text only), seeded (coordinator given) or role (one kind "
+                                                    "group at a time: who can do this part?).")] = "cold",
              min_partners: Annotated[int, typer.Option(min=1, help="Minimum partners of a query project.")] = 3,
-             methods: Annotated[str, typer.Option(help="Comma-separated methods to compare.")] = ",".join(
-                 ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")),
+             methods: Annotated[str, typer.Option(help="Comma-separated methods to compare (the role task: "
+                                                       "popularity, tfidf, bm25, dense, fusion, matcher).")
+                                ] = DEFAULT_METHODS,
              out_dir: Annotated[Path | None, typer.Option("--out", help="Write JSON, Markdown and a PNG plot here.")
                                 ] = None,
              as_json: JsonOpt = False) -> None:
     """Measure recall of real consortia against baselines, all in one run (never touches your database)."""
     from matcher.evaluation import evaluate, report
+    from matcher.evaluation.roles_eval import ROLE_METHODS, run_roles
     from matcher.ingest.cordis import CordisData
     from matcher.ranking.rank import load_default
     from matcher.retrieval.embed import load_encoder
     from matcher.storage.store import Store
 
+    if task not in (*evaluate.TASKS, "role"):  # choices are checked before minutes of importing and embedding
+        raise InvalidInput(f"--task: expected one of {', '.join((*evaluate.TASKS, 'role'))}")
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    allowed = ROLE_METHODS if task == "role" else evaluate.METHODS
+    if task == "role" and methods == DEFAULT_METHODS:
+        chosen = list(ROLE_METHODS)
+    if [m for m in chosen if m not in allowed]:
+        raise InvalidInput(f"--methods: unknown {', '.join(m for m in chosen if m not in allowed)}; "
+                           f"expected: {', '.join(allowed)}")
     settings = get_settings()
     cat = CordisData.read(catalogue)
     split = evaluate.Split.make(cat, CordisData.read(queries) if queries else None, split_date)
@@ -245,7 +260,7 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
     if ev.ranker is not None and trained_before > first_query:
         raise InvalidInput(f"the ranker was trained on projects up to {trained_before}, later than the first "
                            f"query ({first_query}): set MATCHER_RANKER=off or retrain with an earlier --split-date")
-    result = evaluate.run(ev, task, [m.strip() for m in methods.split(",") if m.strip()])
+    result = run_roles(ev, chosen) if task == "role" else evaluate.run(ev, task, chosen)
     result.update({"split_date": split_date, "catalogue": str(catalogue), "query_folder": str(queries or catalogue)})
     if out_dir:
         report.write(result, out_dir)

@@ -165,6 +165,8 @@ class Query:
         seed: the organisation asking ("who else?"); its ties become ranking features.
         verdicts: users' feedback on this very question, by organisation id.
         demote: look-alikes (possible competitors) shown only after the rest.
+        context: the whole question when ``text`` is one part of it (a role's need): it steers
+            retrieval with a lower weight, while the evidence shown is matched to ``text``.
     """
 
     text: str
@@ -174,6 +176,7 @@ class Query:
     seed: int | None = None
     verdicts: dict[int, str] = field(default_factory=dict)
     demote: list[int] = field(default_factory=list)
+    context: str = ""
 
 
 @dataclass

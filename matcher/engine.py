@@ -80,13 +80,20 @@ class Matcher:
 
     def search_batch(self, queries: Sequence[Query]) -> list[list[Suggestion]]:
         """Ranked organisations for each query; the batch embeds all query texts at once."""
-        for q in queries:
+        return self.search_with([(q, self.pipeline) for q in queries])
+
+    def search_with(self, asked: Sequence[tuple[Query, Pipeline]]) -> list[list[Suggestion]]:
+        """Like :meth:`search_batch`, each query with its own pipeline (a role's, for example)."""
+        for q, _p in asked:
             q.text = clean_query(q.text)
+            q.context = clean_query(q.context) if q.context.strip() else ""
             if not 1 <= q.k <= MAX_K:
                 raise InvalidInput(f"k: must be between 1 and {MAX_K}")
-        qvecs = self.query_vectors([q.text for q in queries])
-        snap, pipeline = self.upkeep.current(), self.pipeline
-        return [pipeline.run(snap, self.store, q, qv) for q, qv in zip(queries, qvecs)]
+        texts = list(dict.fromkeys([q.text for q, _p in asked] + [q.context for q, _p in asked if q.context]))
+        vecs = dict(zip(texts, self.query_vectors(texts)))
+        snap = self.upkeep.current()
+        return [p.run(snap, self.store, q, vecs[q.text], context_vec=vecs.get(q.context) if q.context else None)
+                for q, p in asked]
 
     def rank_with_vector(self, query: Query, qvec: np.ndarray, explain: bool = True,
                          pipeline: Pipeline | None = None) -> list[Suggestion]:

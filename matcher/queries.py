@@ -7,8 +7,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
-from matcher.engine import Matcher
+from matcher.engine import MAX_K, Matcher
+from matcher.ranking.roles import Role, derive_roles, need_text, role_pipeline
 from matcher.storage.keys import verdicts_for
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text
@@ -81,3 +86,72 @@ def look_alikes(matcher: Matcher, org: Organisation, exclude: list[int]) -> list
 def partners_for(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partners: bool = False,
                  filters: Filters | None = None) -> list[Suggestion]:
     return matcher.search(partners_query(matcher, org_id, k, exclude_past_partners, filters))
+
+
+ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
+ON_TOPIC_DENSE = 0.5  # an evidence piece sharing no term with the need is on topic above this similarity
+
+
+@dataclass
+class RoleSuggestions:
+    """The suggestions for one role of a question."""
+
+    role: Role
+    suggestions: list[Suggestion]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.role.to_dict(), "data": [s.to_dict() for s in self.suggestions],
+                "count": len(self.suggestions)}
+
+
+def challenge_roles(matcher: Matcher, challenge_id: int) -> list[Role]:
+    """The roles of a stored challenge: derived from its text and wanted kinds."""
+    ch = matcher.store.get_challenge(challenge_id)
+    return derive_roles(ch.query_text, ch.wanted_kinds)
+
+
+def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> list[RoleSuggestions]:
+    """For each role, the best ``base.k`` organisations of its kinds for its need, with the whole
+    question as context; a suggestion whose best evidence is off topic for the need is left out.
+
+    ``base`` carries the question (text, filters, visibility, seed, verdicts); a role whose kinds the
+    base filters exclude is skipped.
+    """
+    asked: list[tuple[Role, Query]] = []
+    for role in roles:
+        kinds = [k for k in role.kinds if not base.filters.kinds or k in base.filters.kinds]
+        if not kinds:
+            continue
+        f = replace(base.filters, kinds=kinds)
+        need = need_text(role.need) if role.derived else role.need
+        asked.append((role, Query(need or role.need, min(base.k * ROLE_ROOM, MAX_K), f, base.visible, base.seed,
+                                  dict(base.verdicts), list(base.demote), context=base.text if role.derived else "")))
+    pipeline = role_pipeline(matcher.pipeline.ranker)
+    found = matcher.search_with([(q, pipeline) for _r, q in asked])
+    out = []
+    for (role, _q), suggestions in zip(asked, found):
+        kept = [s for s in suggestions if on_topic(s)][:base.k]
+        out.append(RoleSuggestions(role, [replace(s, rank=i, explanation={**s.explanation, "role": role.name})
+                                          for i, s in enumerate(kept, 1)]))
+    return out
+
+
+def on_topic(s: Suggestion) -> bool:
+    """Whether a suggestion's shown evidence meets the need: it shares a term with it, or it is as
+    close in meaning as real matches are (:data:`ON_TOPIC_DENSE`). Judged feedback always counts."""
+    evidence = s.explanation.get("evidence") or []
+    if s.explanation.get("feedback") not in (None, "not_relevant"):
+        return True
+    return bool(evidence and evidence[0].get("terms")) or s.components.get("dense", 0.0) >= ON_TOPIC_DENSE
+
+
+def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:
+    """One list from the roles' lists, taking each role's next suggestion in turn (each organisation once)."""
+    out: list[Suggestion] = []
+    seen: set[int | None] = set()
+    for i in range(max((len(r.suggestions) for r in lists), default=0)):
+        for r in lists:
+            if i < len(r.suggestions) and r.suggestions[i].organisation.id not in seen and len(out) < k:
+                seen.add(r.suggestions[i].organisation.id)
+                out.append(replace(r.suggestions[i], rank=len(out) + 1))
+    return out

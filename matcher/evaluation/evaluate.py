@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,15 +106,16 @@ class Evaluation:
     evidence_count: dict[int, int] = field(default_factory=dict)
     ranker: Ranker | None = None  # the production default's ranker, when it uses one
 
-    def rankings(self, method: str, task: str, config: RankingConfig | None = None) -> list[list[int]]:
-        """Top-``DEPTH`` organisation ids per query for ``method``."""
+    def rankings(self, method: str, task: str, config: RankingConfig | None = None,
+                 kinds: Sequence[str] = (), pipeline: Pipeline | None = None) -> list[list[int]]:
+        """Top-``DEPTH`` organisation ids per query for ``method``, only of ``kinds`` when given (a role)."""
         seeds = [q.coordinator if task == "seeded" else None for q in self.queries]
         if method in ("random", "popularity", "tfidf"):
-            return self._baseline(method, seeds)
-        pipeline = self.pipeline(method, config)
+            return self._baseline(method, seeds, kinds)
+        pipeline = pipeline or self.pipeline(method, config)
         out = []
         for q, qv, seed in zip(self.queries, self.query_vectors, seeds):
-            query = Query(q.text, DEPTH, Filters(exclude_ids=[seed] if seed else []), seed=seed)
+            query = Query(q.text, DEPTH, Filters(kinds=list(kinds), exclude_ids=[seed] if seed else []), seed=seed)
             found = self.matcher.rank_with_vector(query, qv, explain=False, pipeline=pipeline)
             out.append([s.organisation.id or 0 for s in found])
         return out
@@ -123,20 +124,21 @@ class Evaluation:
         """The pipeline a method stands for: its settings, and the ranker for ``matcher`` only."""
         return Pipeline(config or METHOD_CONFIGS[method], self.ranker if method == "matcher" else None)
 
-    def _baseline(self, method: str, seeds: list[int | None]) -> list[list[int]]:
+    def _baseline(self, method: str, seeds: list[int | None], kinds: Sequence[str] = ()) -> list[list[int]]:
         cat = self.matcher.catalogue_
         assert cat is not None
-        with_ev = np.flatnonzero(np.bincount(cat.link_org, minlength=cat.n_orgs) > 0)
+        counts = np.bincount(cat.link_org, minlength=cat.n_orgs)
+        allowed = (counts > 0) & (np.isin(cat.kinds, list(kinds)) if kinds else True)
+        with_ev = np.flatnonzero(allowed)
         if method == "random":
             rng = np.random.default_rng(0)
             return [_drop(cat.org_ids[rng.permutation(with_ev)][:DEPTH + 1], s) for s in seeds]
         if method == "popularity":
-            counts = np.bincount(cat.link_org, minlength=cat.n_orgs)
-            order = cat.org_ids[np.argsort(-counts, kind="stable")][:DEPTH + 1]
+            order = cat.org_ids[with_ev[np.argsort(-counts[with_ev], kind="stable")]][:DEPTH + 1]
             return [_drop(order, s) for s in seeds]
-        return self._tfidf(seeds)
+        return self._tfidf(seeds, allowed, cat.docs_of(allowed) if kinds else None)
 
-    def _tfidf(self, seeds: list[int | None]) -> list[list[int]]:
+    def _tfidf(self, seeds: list[int | None], allowed: np.ndarray, doc_ok: np.ndarray | None) -> list[list[int]]:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         cat = self.matcher.catalogue_
@@ -147,10 +149,13 @@ class Evaluation:
         sims = (vec.transform([q.text for q in self.queries]) @ docs.T).toarray()
         out = []
         for row, seed in zip(sims, seeds):
+            if doc_ok is not None:  # a role: documents of other kinds never take a place
+                row[~doc_ok] = -np.inf
             top = np.argsort(-row)[:200]
             scores = np.full(len(row), -np.inf)
             scores[top] = row[top]
             agg, _ = fuse.aggregate(scores, cat.link_doc, cat.link_org, cat.n_orgs, 3)
+            agg[~allowed] = -np.inf
             order = np.argsort(-agg, kind="stable")
             order = order[np.isfinite(agg[order])][:DEPTH + 1]
             out.append(_drop(cat.org_ids[order], seed))

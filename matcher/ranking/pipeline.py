@@ -34,19 +34,19 @@ class Pipeline:
     config: RankingConfig = field(default_factory=RankingConfig)
     ranker: Ranker | None = None
 
-    def rank(self, snap: Snapshot, query: Query, qvec: np.ndarray) -> Ranking:
+    def rank(self, snap: Snapshot, query: Query, qvec: np.ndarray, context_vec: np.ndarray | None = None) -> Ranking:
         """The ranking of ``query`` cut to ``query.k``, before explanation."""
-        r = feedback.mark(retrieve(snap, query, qvec, self.config), snap.catalogue)
+        r = feedback.mark(retrieve(snap, query, qvec, self.config, context_vec), snap.catalogue)
         if self.config.rerank and self.ranker is not None and applies(self.ranker, r):
             r = rerank(r, snap, self.ranker, self.config.candidates)
         if r.has_feedback:
             r = feedback.apply(r)
         return cut(r, query.k)
 
-    def run(self, snap: Snapshot, store: Store, query: Query, qvec: np.ndarray,
-            explained: bool = True) -> list[Suggestion]:
+    def run(self, snap: Snapshot, store: Store, query: Query, qvec: np.ndarray, explained: bool = True,
+            context_vec: np.ndarray | None = None) -> list[Suggestion]:
         """Suggestions for ``query``; without ``explained`` only ids, ranks and scores (for metrics)."""
-        r = self.rank(snap, query, qvec)
+        r = self.rank(snap, query, qvec, context_vec)
         return explain(r, snap, store, self.ranker) if explained else bare(r, snap)
 
 

@@ -31,22 +31,33 @@ class RankingConfig:
     shift: float = 0.0  # zsum: fused z-scores below this do not count as evidence
     rerank: bool = True  # use the learned ranker when the pipeline has one
     candidates: int = 200  # organisations the ranker re-orders
+    context_weight: float = 0.5  # a role's whole question, next to its need (Query.context)
 
 
-def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConfig) -> Ranking:
+def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConfig,
+             context_vec: np.ndarray | None = None) -> Ranking:
     """Per-document scores, per-organisation scores and a first order (by fused score) for ``query``.
 
     The order holds the best ``max(config.candidates, k)`` organisations plus room for those that
-    feedback moves to the end, so every later stage can still fill ``k`` places.
+    feedback moves to the end, so every later stage can still fill ``k`` places. With a context
+    (``query.context`` and its vector), each document's fused score adds the context's fused score
+    times ``config.context_weight``; the dense and lexical parts stay those of ``query.text``.
     """
     cat, lex = snap.catalogue, snap.lexical
     org_ok = cat.allowed_orgs(query.filters, query.visible)
     doc_ok = cat.docs_of(org_ok)
     n_ok = int(doc_ok.sum())
     lex_all = lex.scores(query.text)
+    lex_ctx = lex.scores(query.context) if query.context and context_vec is not None else None
     depth = config.depth
     while True:
         docs = _doc_scores(snap, qvec, lex_all, doc_ok, n_ok, depth, config)
+        if lex_ctx is not None and context_vec is not None:
+            ctx = _doc_scores(snap, context_vec, lex_ctx, doc_ok, n_ok, depth, config)
+            both = np.where(np.isfinite(docs.fused), docs.fused, 0.0) + config.context_weight * np.where(
+                np.isfinite(ctx.fused), ctx.fused, 0.0)
+            hit = np.isfinite(docs.fused) | np.isfinite(ctx.fused)
+            docs = DocScores(np.where(hit, both, -np.inf), docs.dense, docs.lexical)
         org_scores, hits = fuse.aggregate(docs.fused, cat.link_doc, cat.link_org, cat.n_orgs,
                                           config.top_evidence, config.decay)
         org_scores[~org_ok] = -np.inf
