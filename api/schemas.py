@@ -30,8 +30,9 @@ def _integral(v: Any) -> Any:
 
 
 JsonInt = Annotated[int, BeforeValidator(_integral)]
-Id = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
-Trl = Annotated[JsonInt, Field(ge=TRL_RANGE[0], le=TRL_RANGE[1])]
+# the bounds before the validator, or pydantic writes them into the schema as "ge"/"le", not "minimum"/"maximum"
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
+Trl = Annotated[int, Field(ge=TRL_RANGE[0], le=TRL_RANGE[1]), BeforeValidator(_integral)]
 # In the schema too: a text must hold a character that is not whitespace in any of the regex flavours
 # involved (ECMA for JSON Schema, Rust in pydantic, Python's str.isspace in _not_blank).
 NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"

@@ -190,7 +190,8 @@ class Challenge:
 
     @property
     def query_text(self) -> str:
-        return f"{self.title}. {self.description}".strip()
+        """Title and description, cut to :data:`MAX_TEXT` (each may be that long; a query may not be longer)."""
+        return f"{self.title}. {self.description}".strip()[:MAX_TEXT]
 
     @property
     def has_owner(self) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from api.contract import add_rule, rule_error, rule_responses
 from api.deps import MatcherDep, Reader
-from api.schemas import MAX_TEXT, NOT_BLANK, Id, JsonInt, Strict, SuggestionOrganisation, _not_blank
+from api.schemas import MAX_TEXT, NOT_BLANK, Id, Strict, SuggestionOrganisation, _integral, _not_blank
 from matcher import access
 from matcher.consortium import MAX_SIZE, build_consortium, swap_member
 from matcher.rules import INSTRUMENT_IDS, Instrument, load_instrument
@@ -38,7 +38,8 @@ class ConsortiumIn(Strict):
     instrument: InstrumentId = Field(description="The funding instrument whose rules the team must pass.")
     fixed: list[Id] = Field(default_factory=list, max_length=MAX_SIZE,
                              description="Organisations always in the team; the first one leads.")
-    size: JsonInt | None = Field(None, ge=1, le=MAX_SIZE, description="Team size including fixed members.")
+    size: Annotated[int, Field(ge=1, le=MAX_SIZE), BeforeValidator(_integral)] | None = Field(
+        None, description="Team size including fixed members.")
     exclude: list[Id] = Field(default_factory=list, max_length=1000, description="Organisations never proposed.")
 
     _text = field_validator("text")(_not_blank)

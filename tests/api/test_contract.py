@@ -120,3 +120,21 @@ def test_rules_the_schema_cannot_state_are_documented(world: World, spec: dict[s
 
 def test_organisation_summary_is_one_shape(spec: dict[str, Any]) -> None:
     assert tuple(_component(spec, "SuggestionOrganisation")["properties"]) == SUMMARY_FIELDS
+
+
+def test_longest_challenge_still_gets_suggestions(world: World) -> None:
+    c, h = world.client, world.h("staff")
+    body = {"title": "T" * 300, "description": "heart failure monitoring at home " * 606}  # 19,998 characters
+    cid = c.post("/v1/challenges", headers=h, json=body).json()["id"]
+    assert c.get(f"/v1/challenges/{cid}/suggestions", headers=h).status_code == 200
+
+
+def test_bounds_are_json_schema_keywords(spec: dict[str, Any]) -> None:
+    """pydantic writes a bound it cannot place as "ge"/"le", which no client or validator reads."""
+    def keys(node: object) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | {k for v in node.values() for k in keys(v)}
+        return {k for v in node for k in keys(v)} if isinstance(node, list) else set()
+
+    found = keys(spec["components"]["schemas"])
+    assert not found & {"ge", "le", "gt", "lt"} and "minimum" in found
