@@ -32,8 +32,8 @@ SUFFIXES = (".csv", ".json", ".xlsx")
 ONE = "/{org_id:int}"  # an id is digits: /v1/organisations/import is a path of its own, never an id
 TRL = rule_responses("", "", ("trl_min", "must not exceed trl_max"))
 # The file part as a client sends it: what the server reads the format from is the file name's suffix.
+# (No ``contentType`` for the part: the server does not read it, and clients would have to serialise to it.)
 UPLOAD_ENCODING = {"file": {
-    "contentType": "text/csv, application/json, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "headers": {"Content-Disposition": {"description": "The file name must end in .csv, .json or .xlsx.",
                                         "schema": {"type": "string",
                                                    "example": 'form-data; name="file"; filename="members.csv"'}}}}}

@@ -12,8 +12,9 @@ import pytest
 
 from api.contract import RULES_NOT_IN_SCHEMA
 from matcher.domain import SUMMARY_FIELDS
-from matcher.rules import INSTRUMENT_IDS
+from matcher.rules import INSTRUMENT_IDS, load_instrument
 from tests.api.conftest import World
+from tests.conftest import ROOT
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -138,3 +139,12 @@ def test_bounds_are_json_schema_keywords(spec: dict[str, Any]) -> None:
 
     found = keys(spec["components"]["schemas"])
     assert not found & {"ge", "le", "gt", "lt"} and "minimum" in found
+
+
+def test_api_doc_lists_the_instruments_and_the_rules_the_schema_cannot_state() -> None:
+    doc = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
+    for iid in INSTRUMENT_IDS:
+        assert f"| `{iid}` | {load_instrument(iid).name} |" in doc, iid
+    for (method, path), rules in RULES_NOT_IN_SCHEMA.items():
+        for rule in rules:
+            assert f"| `{method} {path}` | {rule.rule} |" in doc, (path, rule.rule)
