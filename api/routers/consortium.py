@@ -48,8 +48,10 @@ class ConsortiumIn(Strict):
     def _size(self) -> ConsortiumIn:
         ins = INSTRUMENTS[self.instrument]
         lo, hi = _sizes(ins)
-        if self.size is not None and not lo <= self.size <= hi:
-            raise rule_error("size", f"{ins.name} allows teams of {lo} to {hi} partners")
+        if self.size is not None and self.size < lo:
+            raise rule_error("size", f"{ins.name} needs at least {lo} partners")
+        if self.size is not None and self.size > hi:
+            raise rule_error("size", f"{ins.name} allows at most {hi} partners")
         return self
 
 
@@ -95,7 +97,7 @@ def instruments(p: Reader) -> dict[str, Any]:
 
 
 @router.post("", response_model=ConsortiumPublic, responses=rule_responses(
-    "POST", "/v1/consortium", ("size", "Eurostars-3 (Eureka) allows teams of 2 to 60 partners")))
+    "POST", "/v1/consortium", ("size", "Eurostars-3 (Eureka) needs at least 2 partners")))
 def build(body: ConsortiumIn, matcher: MatcherDep, p: Reader) -> dict[str, Any]:
     """Propose a team that covers the call's aspects and passes the instrument's rules."""
     instrument = load_instrument(body.instrument)
