@@ -12,11 +12,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Match
 
+from api.contract import ERROR_RESPONSES
 from api.deps import Unauthenticated
 from api.metrics import Metrics
 from api.routers import challenges, consortium, feedback, matching, organisations
-from api.schemas import ERROR_RESPONSES, NOT_BLANK
+from api.schemas import NOT_BLANK
 from api.web import install as install_web
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
@@ -25,6 +27,7 @@ from matcher.service import shared_matcher
 log = logging.getLogger("matcher.api")
 UPLOAD_PATH = "/v1/organisations/import"
 UPLOAD_LIMIT = 21 * 1024 * 1024
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 _STATUS: list[tuple[type[MatcherError], int]] = [
     (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 422)]
@@ -32,6 +35,12 @@ _STATUS: list[tuple[type[MatcherError], int]] = [
 
 def status_of(exc: MatcherError) -> int:
     return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+
+
+def _field(error: dict[str, Any]) -> str:
+    """Where the error is: its location in the body, or the field a rule that spans fields names."""
+    field = (error.get("ctx") or {}).get("field") if error.get("type") == "rule" else None
+    return str(field) if field else ".".join(str(x) for x in error.get("loc", ()) if x != "body")
 
 
 def _reason(error: dict[str, Any]) -> str:
@@ -76,8 +85,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body"), "reason": _reason(e)}
-                  for e in exc.errors()]
+        errors = [{"field": _field(e), "reason": _reason(e)} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(Exception)
@@ -96,10 +104,23 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         start = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Matcher-Worker"] = app.state.worker
+        if response.status_code == 405:  # the methods of every route at this path, not of the first one
+            response.headers["Allow"] = allowed_methods(app, request.url.path)
         route = request.scope.get("route")
         app.state.metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
                                   time.perf_counter() - start)
         return response
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The ``Allow`` header for ``path``: every method some route serves there (Starlette names only the
+    methods of the first route it tried, so OPTIONS on a resource with GET and PATCH said just GET)."""
+    found = []
+    for method in METHODS:
+        scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": []}
+        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+            found.append(method)
+    return ", ".join(found)
 
 
 def _install_system_routes(app: FastAPI) -> None:

@@ -1,23 +1,38 @@
-"""Request and response models, named by role (Create, Update, Public, Staff)."""
+"""Request and response models, named by role (Create, Update, Public, Staff).
+
+The request models are exactly as strict as the schema they publish: pydantic's strict mode (``"sme": 0``
+is not a boolean, ``"5"`` is not an integer), and each rule that spans fields is both checked by a
+validator and stated in the schema (``allOf`` of ``anyOf`` branches), so generated clients and the
+server agree (see :mod:`api.contract`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from matcher.domain import KIND_VALUES, Challenge, Organisation
+from api.contract import add_rule, rule_error
+from matcher import access
+from matcher.access import LOCAL_ADMIN, Principal
+from matcher.domain import KIND_VALUES, MAX_ID, MAX_TEXT, TRL_RANGE, Challenge, Organisation, trl_in_order
 
 Kind = Literal["startup", "sme", "large_company", "university", "research_institute", "hospital",
                "care_institution", "public_body", "other"]
 Visibility = Literal["public", "members", "staff"]
 Confidentiality = Literal["public", "members", "staff", "owner"]
 Verdict = Literal["relevant", "not_relevant", "contacted", "partnered", "introduction"]
-MAX_TEXT = 20_000
-# Ids are database integers; a larger number is invalid input, not a crash. 2**53 - 1 rather than the
-# 64-bit limit: JSON clients (and schema validators) read numbers as doubles, exact only up to 2**53.
-MAX_ID = 2**53 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _integral(v: Any) -> Any:
+    """5.0 as 5: JSON Schema counts a number with no fraction as an integer; strict pydantic would not."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+# the bounds before the validator, or pydantic writes them into the schema as "ge"/"le", not "minimum"/"maximum"
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
+Trl = Annotated[int, Field(ge=TRL_RANGE[0], le=TRL_RANGE[1]), BeforeValidator(_integral)]
 # In the schema too: a text must hold a character that is not whitespace in any of the regex flavours
 # involved (ECMA for JSON Schema, Rust in pydantic, Python's str.isspace in _not_blank).
 NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
@@ -30,11 +45,29 @@ def _not_blank(v: str) -> str:
     return v.strip()
 
 
+TRL_RULE = "trl_min <= trl_max when both are given"
+OWNER_RULE = "confidentiality 'owner' needs posed_by, the owning organisation"
+
+
+def _trl_schema(schema: dict[str, Any]) -> None:
+    # trl_min <= trl_max as "some level n lies between them"; a missing or null bound passes every branch
+    add_rule(schema, TRL_RULE, [{"properties": {"trl_min": {"maximum": n}, "trl_max": {"minimum": n}}}
+                                for n in range(TRL_RANGE[0], TRL_RANGE[1] + 1)])
+
+
+def _check_trl(model: Any) -> Any:
+    if not trl_in_order(model.trl_min, model.trl_max):
+        raise rule_error("trl_min", "must not exceed trl_max")
+    return model
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class OrganisationCreate(Strict):
+    model_config = ConfigDict(json_schema_extra=_trl_schema)
+
     name: str = Field(min_length=1, max_length=300, pattern=NOT_BLANK)
     kind: Kind
     sme: bool = False
@@ -46,13 +79,14 @@ class OrganisationCreate(Strict):
     capabilities: list[str] = Field(default_factory=list, max_length=100)
     offers: str = Field("", max_length=MAX_TEXT)
     seeks: str = Field("", max_length=MAX_TEXT)
-    trl_min: int | None = Field(None, ge=1, le=9)
-    trl_max: int | None = Field(None, ge=1, le=9)
+    trl_min: Trl | None = None
+    trl_max: Trl | None = None
     visibility: Visibility = "public"
     contact: str = Field("", max_length=2000)
     notes: str = Field("", max_length=MAX_TEXT)
 
     _name = field_validator("name")(_not_blank)
+    _trl = model_validator(mode="after")(_check_trl)
 
     @field_validator("capabilities")
     @classmethod
@@ -69,7 +103,10 @@ class OrganisationCreate(Strict):
 
 class OrganisationUpdate(Strict):
     """Fields to change; omitted fields keep their value. ``null`` is refused, except for the TRL
-    bounds, where it clears the bound (so the schema shows these fields as non-nullable)."""
+    bounds, where it clears the bound (so the schema shows these fields as non-nullable). A change that
+    would leave the stored profile with trl_min above trl_max is refused with 409."""
+
+    model_config = ConfigDict(json_schema_extra=_trl_schema)
 
     name: str = Field(None, min_length=1, max_length=300, pattern=NOT_BLANK)
     kind: Kind = None  # type: ignore[assignment]
@@ -82,13 +119,14 @@ class OrganisationUpdate(Strict):
     capabilities: list[str] = Field(None, max_length=100)
     offers: str = Field(None, max_length=MAX_TEXT)
     seeks: str = Field(None, max_length=MAX_TEXT)
-    trl_min: int | None = Field(None, ge=1, le=9)
-    trl_max: int | None = Field(None, ge=1, le=9)
+    trl_min: Trl | None = None
+    trl_max: Trl | None = None
     visibility: Visibility = None  # type: ignore[assignment]
     contact: str = Field(None, max_length=2000)
     notes: str = Field(None, max_length=MAX_TEXT)
 
     _name = field_validator("name")(_not_blank)
+    _trl = model_validator(mode="after")(_check_trl)
 
 
 class OrganisationPublic(BaseModel):
@@ -113,7 +151,7 @@ class OrganisationPublic(BaseModel):
 
     @classmethod
     def of(cls, org: Organisation) -> OrganisationPublic:
-        return cls(**{k: v for k, v in org.public_dict().items() if k in cls.model_fields})
+        return cls.model_validate(org.public_dict())
 
 
 class OrganisationStaff(OrganisationPublic):
@@ -124,8 +162,13 @@ class OrganisationStaff(OrganisationPublic):
 
     @classmethod
     def of(cls, org: Organisation) -> OrganisationStaff:
-        return cls(**{k: v for k, v in org.public_dict().items() if k in cls.model_fields},
-                   contact=org.contact, notes=org.notes)
+        return cls.model_validate(access.organisation_view(LOCAL_ADMIN, org))
+
+
+def organisation_out(p: Principal, org: Organisation) -> OrganisationPublic | OrganisationStaff:
+    """The profile as ``p`` may read it (:func:`matcher.access.organisation_view`), as a response model."""
+    view = access.organisation_view(p, org)
+    return OrganisationStaff.model_validate(view) if "contact" in view else OrganisationPublic.model_validate(view)
 
 
 class OrganisationsPublic(BaseModel):
@@ -133,7 +176,17 @@ class OrganisationsPublic(BaseModel):
     count: int
 
 
+def _owner_schema(schema: dict[str, Any]) -> None:
+    add_rule(schema, OWNER_RULE, [{"properties": {"confidentiality": {"not": {"const": "owner"}}}},
+                                  {"required": ["posed_by"], "properties": {"posed_by": {"type": "integer"}}}])
+
+
 class ChallengeCreate(Strict):
+    """A new challenge. A member poses it for its own organisation: ``posed_by`` is that organisation
+    or omitted (then filled in), except that an ``owner`` challenge must name it."""
+
+    model_config = ConfigDict(json_schema_extra=_owner_schema)
+
     title: str = Field(min_length=1, max_length=300, pattern=NOT_BLANK)
     description: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
     posed_by: Id | None = None
@@ -145,9 +198,16 @@ class ChallengeCreate(Strict):
 
     _title = field_validator("title", "description")(_not_blank)
 
+    @model_validator(mode="after")
+    def _owner(self) -> ChallengeCreate:
+        if self.confidentiality == "owner" and self.posed_by is None:
+            raise rule_error("posed_by", "required when confidentiality is 'owner'")
+        return self
+
 
 class ChallengeUpdate(Strict):
-    """Fields to change; omitted fields keep their value, ``null`` is refused."""
+    """Fields to change; omitted fields keep their value, ``null`` is refused. Making a challenge
+    without a poser ``owner``-confidential is refused with 409."""
 
     title: str = Field(None, min_length=1, max_length=300, pattern=NOT_BLANK)
     description: str = Field(None, min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
@@ -198,7 +258,7 @@ class FiltersIn(Strict):
 
 class SearchIn(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
-    k: int = Field(10, ge=1, le=100)
+    k: JsonInt = Field(10, ge=1, le=100)
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
     _text = field_validator("text")(_not_blank)
@@ -245,32 +305,3 @@ class ImportReport(BaseModel):
     imported: int
     ids: list[int]
     errors: list[dict[str, Any]]
-
-
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class ErrorOut(BaseModel):
-    """An error: one sentence saying what is wrong."""
-
-    detail: str
-
-
-class ValidationErrorOut(BaseModel):
-    """Refused input: the fields and reasons, or one sentence for a rule that spans fields."""
-
-    detail: list[FieldError] | str
-
-
-# The error answers every route may give, so that the OpenAPI schema describes them (a 500 is a bug).
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "A body that cannot be parsed (not UTF-8, broken multipart)"},
-    401: {"model": ErrorOut, "description": "No key, or an unknown or revoked key"},
-    403: {"model": ErrorOut, "description": "The key's role may not do this"},
-    404: {"model": ErrorOut, "description": "Not found, or not visible to this key"},
-    409: {"model": ErrorOut, "description": "Clashes with stored data"},
-    413: {"model": ErrorOut, "description": "Request body too large"},
-    422: {"model": ValidationErrorOut, "description": "Invalid input: field and reason"},
-}

@@ -10,14 +10,23 @@ Roles, from most to least trusted: ``admin``, ``staff`` (cluster staff), ``membe
 * Challenges: ``public`` for everyone with a key, ``members`` for members and
   staff, ``staff`` for staff, ``owner`` for the posing organisation's members
   and staff. A challenge the caller may not see does not exist for them (404).
+
+The functions that take a store (``visible_*``, ``editable_challenge``, ``poser_of``) apply these
+rules to stored records; the API routers and the web pages both call them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from matcher.domain import Challenge, Organisation
+from matcher.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:  # the store imports this module (through keys); only its type is needed here
+    from matcher.storage.store import Store
 
 
 class Role(str, Enum):
@@ -92,3 +101,72 @@ def can_edit_challenge(p: Principal, ch: Challenge) -> bool:
 def can_write(p: Principal) -> bool:
     """Viewers and anonymous callers only read."""
     return p.role in (Role.ADMIN, Role.STAFF, Role.MEMBER)
+
+
+STAFF_FIELDS: tuple[str, ...] = ("contact", "notes")
+STAFF_SET_FIELDS: tuple[str, ...] = (*STAFF_FIELDS, "visibility")
+"""Profile fields only staff may change (a member editing its own profile leaves them as they are)."""
+
+
+def organisation_view(p: Principal, org: Organisation) -> dict[str, Any]:
+    """The profile as ``p`` may read it: the public fields, and the staff-only ones for staff."""
+    view = org.public_dict()
+    if can_see_staff_fields(p):
+        view.update({key: getattr(org, key) for key in STAFF_FIELDS})
+    return view
+
+
+def editable_changes(p: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` to a profile without the fields ``p`` may not set (staff-only fields for non-staff)."""
+    if can_see_staff_fields(p):
+        return dict(changes)
+    return {k: v for k, v in changes.items() if k not in STAFF_SET_FIELDS}
+
+
+def visible_organisation(store: Store, p: Principal, org_id: int) -> Organisation:
+    """The organisation, or NotFound when it does not exist or ``p`` may not see it (the same words)."""
+    org = store.get_organisations([org_id]).get(org_id)
+    if org is None or not can_see_organisation(p, org):
+        raise NotFound(f"organisation {org_id} does not exist")
+    return org
+
+
+def check_visible_organisations(store: Store, p: Principal, ids: Iterable[int]) -> None:
+    """NotFound, worded as for a missing organisation, for the first of ``ids`` that ``p`` may not see."""
+    ids = list(dict.fromkeys(ids))
+    found = store.get_organisations(ids)
+    for oid in ids:
+        if oid not in found or not can_see_organisation(p, found[oid]):
+            raise NotFound(f"organisation {oid} does not exist")
+
+
+def visible_challenge(store: Store, p: Principal, challenge_id: int) -> Challenge:
+    """The challenge, or the same NotFound as for a missing one when ``p`` may not see it."""
+    try:
+        ch = store.get_challenge(challenge_id)
+    except NotFound:
+        ch = None
+    if ch is None or not can_see_challenge(p, ch):
+        raise NotFound(f"challenge {challenge_id} does not exist")
+    return ch
+
+
+def editable_challenge(store: Store, p: Principal, challenge_id: int,
+                       action: str = "edit this challenge") -> Challenge:
+    """The challenge, if ``p`` may see it (else NotFound) and change it (else Forbidden, naming ``action``)."""
+    ch = visible_challenge(store, p, challenge_id)
+    if not (can_write(p) and can_edit_challenge(p, ch)):
+        raise Forbidden(f"only cluster staff or the posing organisation may {action}")
+    return ch
+
+
+def poser_of(store: Store, p: Principal, posed_by: int | None) -> int | None:
+    """Who poses a new challenge: a member poses for its own organisation (naming another is Forbidden);
+    staff may name any organisation, which must exist (NotFound otherwise)."""
+    if not p.is_staff:
+        if posed_by not in (None, p.org_id):
+            raise Forbidden("members pose challenges for their own organisation only")
+        return p.org_id
+    if posed_by is not None:
+        store.get_organisation(posed_by)
+    return posed_by

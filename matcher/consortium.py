@@ -109,8 +109,7 @@ class Consortium:
 
 
 def _org_dict(o: Organisation) -> dict[str, Any]:
-    return {"id": o.id, "name": o.name, "kind": o.kind, "country": o.country, "city": o.city, "nuts": o.nuts,
-            "sme": o.sme, "website": o.website}
+    return o.summary_dict()
 
 
 # ---- aspects and the candidate pool ----------------------------------------------------------

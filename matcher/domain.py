@@ -31,6 +31,18 @@ class OrgKind(str, Enum):
 KIND_VALUES: tuple[str, ...] = tuple(k.value for k in OrgKind)
 COMPANY_KINDS: frozenset[str] = frozenset({"startup", "sme", "large_company"})
 
+# Limits every edge applies (API schemas, web forms, file imports, the CLI's query text).
+MAX_TEXT = 20_000
+"""Characters in one free text: a description, offers, seeks, a query, a call text."""
+MAX_ID = 2**53 - 1
+"""The largest id accepted as input. Ids are database integers; a larger number is invalid input, not a
+crash. 2**53 - 1 rather than the 64-bit limit: JSON clients (and schema validators) read numbers as
+doubles, exact only up to 2**53."""
+TRL_RANGE = (1, 9)
+"""Technology readiness levels, lowest and highest."""
+SUMMARY_FIELDS: tuple[str, ...] = ("id", "name", "kind", "country", "city", "nuts", "sme", "website")
+"""An organisation as it appears inside a suggestion or a consortium: never contact or notes."""
+
 
 class Visibility(str, Enum):
     """Who may see an organisation profile."""
@@ -100,6 +112,19 @@ class Organisation:
             d[key] = d[key].isoformat() if d[key] else None
         return d
 
+    def summary_dict(self) -> dict[str, Any]:
+        """The few public fields (:data:`SUMMARY_FIELDS`) shown with a suggestion or a consortium member."""
+        return {key: getattr(self, key) for key in SUMMARY_FIELDS}
+
+
+def trl_in_order(trl_min: int | None, trl_max: int | None) -> bool:
+    """Whether a TRL range is well formed: an open bound, or ``trl_min <= trl_max``.
+
+    >>> trl_in_order(3, 6), trl_in_order(None, 2), trl_in_order(7, 4)
+    (True, True, False)
+    """
+    return trl_min is None or trl_max is None or trl_min <= trl_max
+
 
 @dataclass
 class Project:
@@ -135,7 +160,13 @@ class Challenge:
 
     @property
     def query_text(self) -> str:
-        return f"{self.title}. {self.description}".strip()
+        """Title and description, cut to :data:`MAX_TEXT` (each may be that long; a query may not be longer)."""
+        return f"{self.title}. {self.description}".strip()[:MAX_TEXT]
+
+    @property
+    def has_owner(self) -> bool:
+        """Whether the challenge is well formed: an ``owner`` challenge must name its owner (``posed_by``)."""
+        return self.confidentiality != Confidentiality.OWNER.value or self.posed_by is not None
 
 
 @dataclass
@@ -190,18 +221,8 @@ class Suggestion:
     explanation: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        org = self.organisation
         return {
-            "organisation": {
-                "id": org.id,
-                "name": org.name,
-                "kind": org.kind,
-                "country": org.country,
-                "city": org.city,
-                "nuts": org.nuts,
-                "sme": org.sme,
-                "website": org.website,
-            },
+            "organisation": self.organisation.summary_dict(),
             "rank": self.rank,
             "score": round(self.score, 6),
             "components": {k: round(v, 6) for k, v in self.components.items()},

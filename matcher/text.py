@@ -59,10 +59,13 @@ def project_text(title: str, objective: str) -> str:
     return title or objective
 
 
-def clean_query(text: str, max_chars: int = 20000) -> str:
-    """Strip a query; refuse empty or over-long text with :class:`InvalidInput`."""
+def clean_query(text: str, max_chars: int | None = None) -> str:
+    """Strip a query; refuse empty or over-long text (default: :data:`matcher.domain.MAX_TEXT`) with
+    :class:`InvalidInput`."""
+    from matcher.domain import MAX_TEXT
     from matcher.errors import InvalidInput
 
+    max_chars = MAX_TEXT if max_chars is None else max_chars
     text = (text or "").strip()
     if not text:
         raise InvalidInput("text: must not be empty")

@@ -2,32 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from api.contract import add_rule, rule_error, rule_responses
 from api.deps import MatcherDep, Reader
-from api.schemas import MAX_TEXT, NOT_BLANK, Id, Strict, SuggestionOrganisation, _not_blank
+from api.schemas import MAX_TEXT, NOT_BLANK, Id, Strict, SuggestionOrganisation, _integral, _not_blank
 from matcher import access
-from matcher.access import Principal
 from matcher.consortium import MAX_SIZE, build_consortium, swap_member
-from matcher.errors import NotFound
-from matcher.rules import INSTRUMENT_IDS, load_instrument
-from matcher.storage.store import Store
+from matcher.rules import INSTRUMENT_IDS, Instrument, load_instrument
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
+# For the size limits in the schema; requests load their instrument afresh (country lists change with the date).
+INSTRUMENTS: dict[str, Instrument] = {i: load_instrument(i) for i in INSTRUMENT_IDS}
+InstrumentId = Literal[INSTRUMENT_IDS]  # type: ignore[valid-type]  # the enum of the schema
+
+
+def _sizes(instrument: Instrument) -> tuple[int, int]:
+    """The team sizes ``instrument`` allows (at most :data:`MAX_SIZE`)."""
+    return instrument.min_size, min(instrument.max_size or MAX_SIZE, MAX_SIZE)
+
+
+def _size_schema(schema: dict[str, Any]) -> None:
+    add_rule(schema, "size is within the instrument's limits (see GET /v1/consortium/instruments)",
+             [{"properties": {"instrument": {"const": i}, "size": {"minimum": lo, "maximum": hi}}}
+              for i, (lo, hi) in ((i, _sizes(ins)) for i, ins in INSTRUMENTS.items())])
 
 
 class ConsortiumIn(Strict):
+    model_config = ConfigDict(json_schema_extra=_size_schema)
+
     text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK, description="The call or challenge text.")
-    instrument: str = Field(min_length=1, max_length=40, description=f"One of: {', '.join(INSTRUMENT_IDS)}.")
+    instrument: InstrumentId = Field(description="The funding instrument whose rules the team must pass.")
     fixed: list[Id] = Field(default_factory=list, max_length=MAX_SIZE,
                              description="Organisations always in the team; the first one leads.")
-    size: int | None = Field(None, ge=1, le=MAX_SIZE, description="Team size including fixed members.")
+    size: Annotated[int, Field(ge=1, le=MAX_SIZE), BeforeValidator(_integral)] | None = Field(
+        None, description="Team size including fixed members.")
     exclude: list[Id] = Field(default_factory=list, max_length=1000, description="Organisations never proposed.")
 
     _text = field_validator("text")(_not_blank)
+
+    @model_validator(mode="after")
+    def _size(self) -> ConsortiumIn:
+        ins = INSTRUMENTS[self.instrument]
+        lo, hi = _sizes(ins)
+        if self.size is not None and self.size < lo:
+            raise rule_error("size", f"{ins.name} needs at least {lo} partners")
+        if self.size is not None and self.size > hi:
+            raise rule_error("size", f"{ins.name} allows at most {hi} partners")
+        return self
 
 
 class SwapIn(ConsortiumIn):
@@ -60,14 +85,6 @@ class ConsortiumPublic(BaseModel):
     coverage: float
 
 
-def _visible(store: Store, p: Principal, ids: list[int]) -> None:
-    """NotFound, worded as for a missing organisation, for any id the caller may not see."""
-    found = store.get_organisations(ids)
-    for oid in ids:
-        if oid not in found or not access.can_see_organisation(p, found[oid]):
-            raise NotFound(f"organisation {oid} does not exist")
-
-
 @router.get("/instruments")
 def instruments(p: Reader) -> dict[str, Any]:
     """The funding instruments, their rules and the documents they come from."""
@@ -79,21 +96,22 @@ def instruments(p: Reader) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.post("", response_model=ConsortiumPublic)
+@router.post("", response_model=ConsortiumPublic, responses=rule_responses(
+    "POST", "/v1/consortium", ("size", "Eurostars-3 (Eureka) needs at least 2 partners")))
 def build(body: ConsortiumIn, matcher: MatcherDep, p: Reader) -> dict[str, Any]:
     """Propose a team that covers the call's aspects and passes the instrument's rules."""
     instrument = load_instrument(body.instrument)
-    _visible(matcher.store, p, body.fixed)
+    access.check_visible_organisations(matcher.store, p, body.fixed)
     c = build_consortium(matcher, body.text, instrument, body.fixed, body.size, body.exclude,
                          visible=access.visible_levels(p))
     return c.to_dict()
 
 
-@router.post("/swap", response_model=ConsortiumPublic)
+@router.post("/swap", response_model=ConsortiumPublic, responses=rule_responses("POST", "/v1/consortium/swap"))
 def swap(body: SwapIn, matcher: MatcherDep, p: Reader) -> dict[str, Any]:
     """Replace one member of a team by the next-best candidate and re-check the rules."""
     instrument = load_instrument(body.instrument)
-    _visible(matcher.store, p, list(dict.fromkeys([*body.fixed, *body.members])))
+    access.check_visible_organisations(matcher.store, p, [*body.fixed, *body.members])
     c = swap_member(matcher, body.text, instrument, body.members, body.remove, body.fixed, body.exclude,
                     visible=access.visible_levels(p))
     return c.to_dict()

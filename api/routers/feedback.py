@@ -7,18 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import StaffUser, StoreDep, Writer
-from api.routers.challenges import visible_challenge
-from api.routers.organisations import visible_organisation
 from api.schemas import FeedbackIn, FeedbackOut
+from matcher import access
 from matcher.storage.keys import list_feedback, record_feedback
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
 def _record(body: FeedbackIn, store: StoreDep, p: Writer) -> FeedbackOut:
-    visible_organisation(store, p, body.organisation_id)
+    access.visible_organisation(store, p, body.organisation_id)
     if body.challenge_id is not None:
-        visible_challenge(store, p, body.challenge_id)
+        access.visible_challenge(store, p, body.challenge_id)
     fid = record_feedback(store, p, body.organisation_id, body.verdict, body.challenge_id, body.query, body.note)
     return FeedbackOut(id=fid, verdict=body.verdict)
 

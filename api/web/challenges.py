@@ -1,7 +1,7 @@
 """Challenge pages: list, create and edit, suggestions with explanations, shortlist, CSV, introductions.
 
-Creating, editing and introductions call the API's own route functions (after the same
-dependency checks), so the rules of who may do what live in one place.
+Creating, editing and introductions validate with the API's request models and apply the same
+rules of who may do what (:mod:`matcher.access`) as the API routes.
 """
 
 from __future__ import annotations
@@ -14,12 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import reader, require_key, require_staff, require_writer
-from api.routers.challenges import create_challenge, update_challenge, visible_challenge
-from api.routers.feedback import request_introduction
-from api.routers.organisations import visible_organisation
-from api.schemas import ChallengeCreate, ChallengeUpdate, FeedbackIn
+from api.schemas import ChallengeCreate, ChallengeUpdate
 from api.web.common import (
-    MAX_ID,
     SECURITY_HEADERS,
     Id,
     PageRoute,
@@ -31,11 +27,11 @@ from api.web.common import (
 )
 from matcher import access
 from matcher.access import Principal
-from matcher.domain import Challenge
-from matcher.errors import Forbidden, InvalidInput
+from matcher.domain import MAX_ID, MAX_TEXT, Challenge
+from matcher.errors import Conflict, InvalidInput
 from matcher.queries import challenge_query
 from matcher.storage import shortlists
-from matcher.storage.keys import list_feedback
+from matcher.storage.keys import list_feedback, record_feedback
 from matcher.storage.store import Store
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -45,17 +41,14 @@ DONE = {"created": "Challenge created. Suggestions are below.", "saved": "Change
         "added": "Added to the shortlist.", "already": "That organisation is already on the shortlist.",
         "removed": "Removed from the shortlist.", "noted": "Note saved.",
         "introduction": "Introduction requested: cluster staff will follow up."}
-Field = Annotated[str, Form(max_length=20_000)]
+Field = Annotated[str, Form(max_length=MAX_TEXT)]
 Short = Annotated[str, Form(max_length=300)]
 
 
 def _editable(request: Request, challenge_id: Id, p: Principal) -> Challenge:
     """The challenge, if ``p`` may keep its shortlist (staff, or the posing organisation's members)."""
     require_writer(p)
-    ch = visible_challenge(store_of(request), p, challenge_id)
-    if not access.can_edit_challenge(p, ch):
-        raise Forbidden("only cluster staff or the posing organisation keep this challenge's shortlist")
-    return ch
+    return access.editable_challenge(store_of(request), p, challenge_id, "keep this challenge's shortlist")
 
 
 def _poser_id(value: str) -> int | None:
@@ -113,13 +106,16 @@ def create_challenge_form(request: Request, title: Short = "", description: Fiel
     values = {"title": title, "description": description, "wanted_kinds": wanted_kinds,
               "region": region.strip().upper(), "instrument": instrument.strip(),
               "confidentiality": confidentiality, "status": status}
-    try:
-        body = ChallengeCreate(**values, posed_by=_poser_id(posed_by) if p.is_staff else None)
-        created = create_challenge(body, store_of(request), p)
+    store = store_of(request)
+    try:  # a member's challenge is posed by its own organisation, so an 'owner' one has its owner
+        body = ChallengeCreate(**values, posed_by=_poser_id(posed_by) if p.is_staff else p.org_id)
+        ch = Challenge(**body.model_dump())
+        ch.posed_by = access.poser_of(store, p, body.posed_by)
+        created = store.save_challenge(ch)
     except (ValidationError, InvalidInput) as exc:
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         return _form(request, None, {**values, "posed_by": posed_by}, msg, 422)
-    return RedirectResponse(f"/challenges/{created.id}?done=created", status_code=303)
+    return RedirectResponse(f"/challenges/{created}?done=created", status_code=303)
 
 
 @router.get("/challenges/{challenge_id}/edit", response_class=HTMLResponse)
@@ -139,10 +135,14 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
               "region": region.strip().upper(), "instrument": instrument.strip(),
               "confidentiality": confidentiality, "status": status}
     try:
-        update_challenge(challenge_id, ChallengeUpdate(**values), store_of(request), p)
-    except (ValidationError, InvalidInput) as exc:
+        for key, value in ChallengeUpdate(**values).model_dump(exclude_unset=True).items():
+            setattr(ch, key, value)
+        if not ch.has_owner:
+            raise Conflict("confidentiality: 'owner' needs a posing organisation, and this challenge has none")
+    except (ValidationError, Conflict) as exc:
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         return _form(request, ch, {**vars(ch), **values}, msg, 422)
+    store_of(request).save_challenge(ch)
     return RedirectResponse(f"/challenges/{challenge_id}?done=saved", status_code=303)
 
 
@@ -150,7 +150,7 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
 def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Response:
     p = reader(request, principal(request))
     m = request.app.state.matcher
-    ch = visible_challenge(m.store, p, challenge_id)
+    ch = access.visible_challenge(m.store, p, challenge_id)
     query = challenge_query(m, challenge_id, SUGGESTIONS)
     query.visible = access.visible_levels(p)
     found = [s.to_dict() for s in m.search(query)]
@@ -171,7 +171,7 @@ def shortlist_add(request: Request, challenge_id: Id, organisation_id: Annotated
                   csrf: Short = "") -> Response:
     p = check_csrf(request, csrf)
     _editable(request, challenge_id, p)
-    visible_organisation(store_of(request), p, organisation_id)
+    access.visible_organisation(store_of(request), p, organisation_id)
     added = shortlists.add(store_of(request), challenge_id, organisation_id, p.key_id)
     return _back(challenge_id, "added" if added else "already", "shortlist")
 
@@ -207,8 +207,10 @@ def shortlist_csv(request: Request, challenge_id: Id) -> Response:
 def introduction(request: Request, challenge_id: Id, organisation_id: Annotated[int, Form(ge=1, le=MAX_ID)],
                  note: Annotated[str, Form(max_length=2000)] = "", csrf: Short = "") -> Response:
     p = require_writer(check_csrf(request, csrf))
-    body = FeedbackIn(organisation_id=organisation_id, verdict="introduction", challenge_id=challenge_id, note=note)
-    request_introduction(body, store_of(request), p)
+    store = store_of(request)
+    access.visible_organisation(store, p, organisation_id)
+    access.visible_challenge(store, p, challenge_id)
+    record_feedback(store, p, organisation_id, "introduction", challenge_id, "", note)
     return _back(challenge_id, "introduction", f"org-{organisation_id}")
 
 

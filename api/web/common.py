@@ -24,16 +24,17 @@ from pydantic import ValidationError
 from api.deps import Unauthenticated
 from matcher import access
 from matcher.access import ANONYMOUS, Principal
+from matcher.domain import MAX_ID, MAX_TEXT
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 from matcher.storage import sessions
 from matcher.storage.store import Store
 
 log = logging.getLogger("matcher.web")
 HERE = Path(__file__).resolve().parent
-MAX_ID = 2**31 - 1
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 COOKIE = "matcher_session"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["MAX_TEXT"] = MAX_TEXT  # the forms' maxlength
 
 KIND_LABELS = {"startup": "Startup", "sme": "SME", "large_company": "Large company", "university": "University",
                "research_institute": "Research institute", "hospital": "Hospital",

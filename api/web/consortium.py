@@ -1,7 +1,7 @@
 """The consortium page: a call text and an instrument in, a proposed team with its rule checks out.
 
-It calls the API's own route functions (``POST /v1/consortium`` and ``/swap``), so the page and the
-API propose the same team under the same visibility rules.
+It validates with the API's request models and calls the same library functions under the same
+visibility rules as ``POST /v1/consortium`` and ``/swap``, so the page and the API propose the same team.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api.deps import reader
-from api.routers.challenges import visible_challenge
-from api.routers.consortium import ConsortiumIn, SwapIn, build, swap
+from api.routers.consortium import ConsortiumIn, SwapIn
 from api.web.challenges import _poser_id
 from api.web.common import PageRoute, check_csrf, principal, render, store_of, validation_message
 from matcher import access
+from matcher.access import Principal
+from matcher.consortium import build_consortium, swap_member
+from matcher.domain import MAX_TEXT
+from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
 from matcher.rules import INSTRUMENT_IDS, load_instrument
 
@@ -45,7 +48,7 @@ def consortium_page(request: Request, challenge: int | None = None) -> Response:
     form: dict[str, Any] = {"text": "", "instrument": "horizon-ria", "lead": "", "size": ""}
     if challenge is not None:
         store = store_of(request)
-        ch = visible_challenge(store, p, challenge)
+        ch = access.visible_challenge(store, p, challenge)
         poser = store.get_organisations([ch.posed_by]).get(ch.posed_by) if ch.posed_by else None
         form.update(text=ch.query_text, instrument=ch.instrument if ch.instrument in INSTRUMENT_IDS else "care-pilot",
                     lead=f"{poser.name} (#{poser.id})" if poser and access.can_see_organisation(p, poser) else "")
@@ -53,7 +56,7 @@ def consortium_page(request: Request, challenge: int | None = None) -> Response:
 
 
 @router.post("/consortium", response_class=HTMLResponse)
-def consortium_build(request: Request, text: Annotated[str, Form(max_length=20_000)] = "",
+def consortium_build(request: Request, text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
                      instrument: Short = "", lead: Short = "", size: Short = "", members: Short = "",
                      remove: Short = "", csrf: Short = "") -> Response:
     p = reader(request, check_csrf(request, csrf))
@@ -64,12 +67,22 @@ def consortium_build(request: Request, text: Annotated[str, Form(max_length=20_0
         if remove and members:
             team = [int(x) for x in members.split(",") if x.strip()]
             body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove))
-            result = swap(body, request.app.state.matcher, p)
         else:
-            result = build(ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n),
-                           request.app.state.matcher, p)
+            body = ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n)
+        result = _team(request.app.state.matcher, p, body)
     except ValidationError as exc:
         return _page(request, form, error=validation_message(exc), status_code=422)
     except (InvalidInput, NotFound, ValueError) as exc:
         return _page(request, form, error=str(exc), status_code=422)
     return _page(request, form, result)
+
+
+def _team(m: Matcher, p: Principal, body: ConsortiumIn) -> dict[str, Any]:
+    """The team for ``body`` (a swap when it is a :class:`SwapIn`), over what ``p`` may see."""
+    instrument, visible = load_instrument(body.instrument), access.visible_levels(p)
+    if isinstance(body, SwapIn):
+        access.check_visible_organisations(m.store, p, [*body.fixed, *body.members])
+        return swap_member(m, body.text, instrument, body.members, body.remove, body.fixed, body.exclude,
+                           visible=visible).to_dict()
+    access.check_visible_organisations(m.store, p, body.fixed)
+    return build_consortium(m, body.text, instrument, body.fixed, body.size, body.exclude, visible=visible).to_dict()

@@ -9,8 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api.deps import reader
-from api.routers.organisations import _view as organisation_view
-from api.routers.organisations import visible_organisation
 from api.schemas import FiltersIn, SearchIn
 from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, validation_message
 from matcher import access
@@ -63,7 +61,7 @@ def organisation_page(request: Request, org_id: Id, partners: bool = False, excl
                       ) -> Response:
     p = reader(request, principal(request))
     m = _matcher(request)
-    org = visible_organisation(m.store, p, org_id)
+    org = access.visible_organisation(m.store, p, org_id)
     evidence = m.store.evidence_of(org_id)
     projects = [e for e in evidence if e["source"] == "project"]
     worked = m.store.partners_of(org_id)
@@ -75,6 +73,6 @@ def organisation_page(request: Request, org_id: Id, partners: bool = False, excl
         query = partners_query(m, org_id, PARTNERS, exclude_past)
         query.visible = access.visible_levels(p)
         found = [s.to_dict() for s in m.search(query)]
-    return render(request, "organisation.html", org=organisation_view(p, org), projects=projects,
+    return render(request, "organisation.html", org=access.organisation_view(p, org), projects=projects,
                   evidence_shown=EVIDENCE_SHOWN, past=past, worked=worked, found=found, exclude_past=exclude_past,
                   partners=partners, can_edit=access.can_edit_organisation(p, org_id))

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import Organisation, Visibility, parse_kind
+from matcher.domain import MAX_TEXT, Organisation, Visibility, parse_kind
 from matcher.errors import InvalidInput, NotFound
 
 MEMBER_COLUMNS: tuple[str, ...] = (
     "id", "name", "kind", "sme", "country", "nuts", "city", "website", "description", "capabilities",
     "offers", "seeks", "trl_min", "trl_max", "visibility", "contact", "notes")
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "kind")
-MAX_TEXT = 20_000
 # Narrower limits where the organisations table has a narrower column: an over-long value must be a
 # row error here, not a failed transaction (PostgreSQL enforces VARCHAR lengths) that loses every row.
 # ``id`` leaves room for the "member:" prefix that load.member_key puts in front (external_id is 128).

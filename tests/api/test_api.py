@@ -49,7 +49,8 @@ def test_validation_gives_clear_4xx(world: World) -> None:
     assert r.status_code == 422
     big = {"text": "x" * 1_100_000}
     assert c.post("/v1/search", json=big, headers=h).status_code == 413
-    assert c.get("/v1/organisations/abc", headers=h).status_code == 422
+    assert c.get("/v1/organisations/abc", headers=h).status_code == 404  # an id is digits: no such path
+    assert c.get("/v1/organisations/0", headers=h).status_code == 422
     assert c.get("/v1/organisations?limit=100000", headers=h).status_code == 422
 
 
