@@ -283,9 +283,25 @@ class SuggestionPublic(BaseModel):
     explanation: dict[str, Any]
 
 
+class RoleSuggestionsPublic(BaseModel):
+    """One partner the question asks for, and the organisations suggested for it."""
+
+    name: Literal["company", "university", "research_institute", "hospital"]
+    kinds: list[str]
+    need: str = Field(description="What this partner should bring, in the question's words (the whole text when "
+                                  "the role stands for a wanted kind the text does not name).")
+    from_text: bool = Field(description="True when the role was found in the text, false when it stands for a "
+                                        "wanted kind.")
+    data: list[SuggestionPublic]
+    count: int
+
+
 class SuggestionsPublic(BaseModel):
     data: list[SuggestionPublic]
     count: int
+    roles: list[RoleSuggestionsPublic] | None = Field(
+        None, description="Per role (a challenge's suggestions, or a search with `roles: true`): the partners the "
+                          "question asks for, each with its own suggestions; `data` is then the roles interleaved.")
 
 
 class FeedbackIn(Strict):

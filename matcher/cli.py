@@ -77,11 +77,18 @@ def _open(settings: Settings | None = None, sync: bool = True):  # type: ignore[
     return m
 
 
-def print_suggestions(suggestions: list[Suggestion], as_json: bool) -> None:
-    """The shared output of search, suggest and partners."""
+def print_suggestions(suggestions: list[Suggestion], as_json: bool, by_role: list[Any] | None = None) -> None:
+    """The shared output of search, suggest and partners (with ``by_role``: a table per role)."""
     if as_json:
-        typer.echo(json.dumps({"data": [s.to_dict() for s in suggestions], "count": len(suggestions)},
-                              ensure_ascii=False))
+        body: dict[str, Any] = {"data": [s.to_dict() for s in suggestions], "count": len(suggestions)}
+        if by_role is not None:
+            body["roles"] = [r.to_dict() for r in by_role]
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        return
+    if by_role:
+        for r in by_role:
+            out.print(f"[bold]{r.role.name.replace('_', ' ')}[/bold]: {r.role.need[:200]}")
+            print_suggestions(r.suggestions, False)
         return
     if not suggestions:
         out.print("No matching organisations.")
@@ -156,10 +163,11 @@ def suggest_cmd(challenge_id: Annotated[int, typer.Argument(help="Id of a stored
                 kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None, sme: SmeOpt = None,
                 as_json: JsonOpt = False) -> None:
     """Rank organisations for a stored challenge (its poser left out)."""
-    from matcher.queries import suggest_for_challenge
+    from matcher.queries import suggest_for_challenge_by_role
 
     m = _open()
-    print_suggestions(suggest_for_challenge(m, challenge_id, k, _filters(kind, country, nuts, sme, None)), as_json)
+    found, by_role = suggest_for_challenge_by_role(m, challenge_id, k, _filters(kind, country, nuts, sme, None))
+    print_suggestions(found, as_json, by_role)
 
 
 @app.command("partners")

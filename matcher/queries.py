@@ -104,6 +104,20 @@ class RoleSuggestions:
                 "count": len(self.suggestions)}
 
 
+def suggest_for_challenge_by_role(matcher: Matcher, challenge_id: int, k: int = 10, filters: Filters | None = None,
+                                  visible: tuple[str, ...] | None = None
+                                  ) -> tuple[list[Suggestion], list[RoleSuggestions]]:
+    """A challenge's suggestions per role, and the roles interleaved as one list of ``k``.
+
+    The roles carry the challenge's wanted kinds; ``filters`` (the caller's) narrow them further.
+    """
+    user_kinds = list(filters.kinds) if filters and filters.kinds else []
+    base = challenge_query(matcher, challenge_id, k, filters)
+    base.filters.kinds, base.visible = user_kinds, visible
+    by_role = suggest_by_role(matcher, base, challenge_roles(matcher, challenge_id))
+    return interleave(by_role, k), by_role
+
+
 def challenge_roles(matcher: Matcher, challenge_id: int) -> list[Role]:
     """The roles of a stored challenge: derived from its text and wanted kinds."""
     ch = matcher.store.get_challenge(challenge_id)

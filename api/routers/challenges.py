@@ -12,7 +12,7 @@ from api.schemas import ChallengeCreate, ChallengePublic, ChallengesPublic, Chal
 from matcher import access
 from matcher.domain import Challenge
 from matcher.errors import Conflict
-from matcher.queries import challenge_query
+from matcher.queries import suggest_for_challenge_by_role
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 ONE = "/{challenge_id:int}"  # an id is digits
@@ -63,7 +63,6 @@ def delete_challenge(challenge_id: ChallengeId, store: StoreDep, p: Writer) -> R
 def suggestions(challenge_id: ChallengeId, matcher: MatcherDep, p: Reader,
                 k: Annotated[int, Query(ge=1, le=100)] = 10) -> SuggestionsPublic:
     access.visible_challenge(matcher.store, p, challenge_id)
-    query = challenge_query(matcher, challenge_id, k)
-    query.visible = access.visible_levels(p)
-    found = matcher.search(query)
-    return SuggestionsPublic(data=[s.to_dict() for s in found], count=len(found))  # type: ignore[misc]
+    found, by_role = suggest_for_challenge_by_role(matcher, challenge_id, k, visible=access.visible_levels(p))
+    return SuggestionsPublic(data=[s.to_dict() for s in found], count=len(found),  # type: ignore[misc]
+                             roles=[r.to_dict() for r in by_role])
