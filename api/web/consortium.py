@@ -42,7 +42,7 @@ def _page(request: Request, form: dict[str, Any], result: dict[str, Any] | None 
 def consortium_page(request: Request, challenge: int | None = None) -> Response:
     """The empty form, or one filled in from a challenge (its text, instrument and poser as lead)."""
     p = reader(request, principal(request))
-    form: dict[str, Any] = {"text": "", "instrument": "horizon-ria", "lead": "", "size": ""}
+    form: dict[str, Any] = {"text": "", "instrument": "horizon-ria", "lead": "", "size": "", "support": False}
     if challenge is not None:
         store = store_of(request)
         ch = visible_challenge(store, p, challenge)
@@ -55,18 +55,19 @@ def consortium_page(request: Request, challenge: int | None = None) -> Response:
 @router.post("/consortium", response_class=HTMLResponse)
 def consortium_build(request: Request, text: Annotated[str, Form(max_length=20_000)] = "",
                      instrument: Short = "", lead: Short = "", size: Short = "", members: Short = "",
-                     remove: Short = "", csrf: Short = "") -> Response:
+                     remove: Short = "", csrf: Short = "", support: Short = "") -> Response:
     p = reader(request, check_csrf(request, csrf))
-    form = {"text": text, "instrument": instrument, "lead": lead, "size": size}
+    form = {"text": text, "instrument": instrument, "lead": lead, "size": size, "support": bool(support)}
     try:
         fixed = [i for i in [_poser_id(lead)] if i is not None]
         n = int(size) if size.strip() else None
         if remove and members:
             team = [int(x) for x in members.split(",") if x.strip()]
-            body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove))
+            body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove),
+                          support=bool(support))
             result = swap(body, request.app.state.matcher, p)
         else:
-            result = build(ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n),
+            result = build(ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n, support=bool(support)),
                            request.app.state.matcher, p)
     except ValidationError as exc:
         return _page(request, form, error=validation_message(exc), status_code=422)

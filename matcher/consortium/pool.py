@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.consortium.firms import random_pair_cosine, service_firms
+from matcher.consortium.firms import MIN_EVIDENCE, SERVICE_KINDS, name_cue, random_pair_cosine, service_firms
 from matcher.domain import Filters, Suggestion
 from matcher.engine import MAX_K, Matcher, Query
 from matcher.errors import InvalidInput
@@ -162,21 +162,32 @@ _BASELINES: dict[tuple[int, int, int], float] = {}
 
 
 def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
-    """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms."""
+    """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms.
+
+    Evidence vectors are read only for names with a weak cue, the only case where breadth decides.
+    """
     cat = catalogue_of(matcher)
-    model = matcher.encoder.model_id
-    docs = [cat.doc_ids[cat.org_docs(int(p))] for p in pos]
-    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
-    if key not in _BASELINES:
-        sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
-        _BASELINES.clear()
-        _BASELINES[key] = random_pair_cosine(matcher.store.text_vectors(model, cat.doc_ids[sample].tolist())[1])
-    text_ids, vecs = matcher.store.text_vectors(model, sorted({int(d) for ds in docs for d in ds}))
-    row = {int(t): i for i, t in enumerate(text_ids)}
-    evidence = [vecs[[row[int(d)] for d in ds if int(d) in row]] if len(vecs) else np.zeros((0, 1)) for ds in docs]
-    names = matcher.store.get_organisations(list(ids))
-    return service_firms([names[i].name if i in names else "" for i in ids], [str(cat.kinds[p]) for p in pos],
-                         evidence, _BASELINES[key])
+    orgs = matcher.store.get_organisations(list(ids))
+    names = [orgs[i].name if i in orgs else "" for i in ids]
+    kinds = [str(cat.kinds[p]) for p in pos]
+    docs = [cat.doc_ids[cat.org_docs(int(p))] if name_cue(name) == "weak" and kind in SERVICE_KINDS
+            and cat.org_start[p + 1] - cat.org_start[p] >= MIN_EVIDENCE else cat.doc_ids[:0]
+            for name, kind, p in zip(names, kinds, pos)]
+    wanted = sorted({int(d) for ds in docs for d in ds})
+    evidence = [np.zeros((int(cat.org_start[p + 1] - cat.org_start[p]), 1)) for p in pos]  # counts only
+    if wanted:
+        model = matcher.encoder.model_id
+        key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+        if key not in _BASELINES:
+            sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
+            _BASELINES.clear()
+            _BASELINES[key] = random_pair_cosine(matcher.store.text_vectors(model, cat.doc_ids[sample].tolist())[1])
+        text_ids, vecs = matcher.store.text_vectors(model, wanted)
+        row = {int(t): i for i, t in enumerate(text_ids)}
+        for k, ds in enumerate(docs):
+            if len(ds):
+                evidence[k] = vecs[[row[int(d)] for d in ds if int(d) in row]]
+    return service_firms(names, kinds, evidence, _BASELINES.get((id(cat), len(cat.doc_ids), cat.n_orgs), 0.0))
 
 
 def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int] = (),
