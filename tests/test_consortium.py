@@ -336,3 +336,21 @@ def test_every_demo_challenge_gets_an_eligible_team_led_by_an_rd_performer(demo_
         assert all(m.reason in purposes for m in c.members if m.reason), [m.reason for m in c.members]
         if instrument in ("eurostars", "mit-rd"):
             assert lead.organisation.sme or lead.organisation.kind in ("startup", "sme")
+
+
+def test_per_instrument_summary_is_hand_computed() -> None:
+    """Eligibility counts only where a team exists; on topic means at least the real members' median cosine."""
+    from matcher.evaluation.consortium_rules import summarise_instruments
+
+    def run(exists: float, b_ok: float, k_ok: float, b_cos: list[float], k_cos: list[float]) -> dict:  # type: ignore[type-arg]
+        return {"exists": exists, "builder": {"eligible": b_ok, "recovered": 0.5, "cos": b_cos},
+                "baseline": {"eligible": k_ok, "recovered": 0.0, "cos": k_cos}}
+
+    rows = [{"gold_cos": [0.4, 0.6], "eurostars": run(1.0, 1.0, 0.0, [0.5, 0.7], [0.1, 0.2])},
+            {"gold_cos": [0.5, -1.0], "eurostars": run(0.0, 0.0, 0.0, [0.3, 0.5], [0.6, 0.5])}]
+    out = summarise_instruments(rows)["eurostars"]
+    assert out["on_topic_threshold"] == 0.5 and out["exists"] == 0.5
+    assert out["builder_eligible"] == 1.0 and out["baseline_eligible"] == 0.0  # the second run has no team at all
+    assert out["builder_on_topic"] == 0.75 and out["baseline_on_topic"] == 0.5
+    assert out["builder_recovered"] == 0.5 and out["baseline_recovered"] == 0.0
+    assert summarise_instruments([{"gold_cos": []}]) == {}

@@ -24,7 +24,8 @@ def test_build_shape_rules_and_fixed_lead(world: World) -> None:
     assert [m["organisation"]["id"] for m in body["members"]][0] == world.org_b and len(body["members"]) == 4
     assert {"id", "name", "kind", "country"} <= set(body["members"][0]["organisation"])
     assert all({"rule", "passed", "message"} <= set(x) for x in body["rules"])
-    assert body["eligible"] is True and {x["rule"] for x in body["rules"]} == {"lead", "three-countries", "member-state"}
+    assert body["eligible"] is True
+    assert {x["rule"] for x in body["rules"]} == {"lead", "three-countries", "member-state"}
     assert body["unmet"] == [] and body["method"] == "solver"
     assert all(isinstance(m["reason"], str) and m["service_firm"] is False for m in body["members"])
     assert world.hidden_org not in [m["organisation"]["id"] for m in body["members"]]
@@ -76,7 +77,8 @@ def test_eurostars_meets_its_rules_and_the_page_shows_why_each_member_is_in(worl
     team = r.json()
     assert team["eligible"] is True, team["rules"]
     lead = team["members"][0]
-    assert (lead["organisation"]["sme"] or lead["organisation"]["kind"] in ("startup", "sme")) and not lead["service_firm"]
+    assert lead["organisation"]["sme"] or lead["organisation"]["kind"] in ("startup", "sme")
+    assert not lead["service_firm"]
     reasons = [m["reason"] for m in team["members"] if m["reason"]]
     assert reasons and all(x.startswith(("added to", "leads:")) for x in reasons), team["members"]
     assert c.post("/signin", data={"api_key": world.keys["staff"], "next": "/consortium"}).status_code in (200, 303)
