@@ -103,17 +103,7 @@ def solve(problem: Problem, time_limit: float = TIME_LIMIT) -> list[int] | None:
     m.row(dict.fromkeys(lead, 1.0), 1, 1)
     for xi, li in zip(x, lead):
         m.row({li: 1.0, xi: -1.0}, hi=0.0)
-    n_asp = len(pb.pool.aspects)
-    for j in range(n_asp):
-        z = {m.var(w.coverage * c.aspects[j] / n_asp, integer=False): xi for c, xi in zip(cands, x)
-             if c.aspects[j] > 0}
-        m.row(dict.fromkeys(z, 1.0), hi=1.0)
-        for zi, xi in z.items():
-            m.row({zi: 1.0, xi: -1.0}, hi=0.0)
-    for attr, bonus in (("kind", w.kind), ("country", w.country)):
-        for value in {getattr(c.partner, attr) for c in cands}:
-            present = m.var(bonus, integer=False)
-            m.row({present: 1.0, **{xi: -1.0 for c, xi in zip(cands, x) if getattr(c.partner, attr) == value}}, hi=0.0)
+    _coverage_and_diversity(m, pb, cands, x)
     service = {xi: 1.0 for c, xi in zip(cands, x) if c.partner.service}
     if pb.support and service:
         k = max(1, sum(pb.pool.candidates[f].partner.service for f in pb.fixed))
@@ -127,6 +117,22 @@ def solve(problem: Problem, time_limit: float = TIME_LIMIT) -> list[int] | None:
     head = next(i for i, li in zip(ids, lead) if sol[li] > 0.5)
     rest = sorted((i for i in team if i != head and i not in pb.fixed), key=lambda i: -pb.pool.candidates[i].relevance)
     return [head, *[f for f in pb.fixed if f != head], *rest]
+
+
+def _coverage_and_diversity(m: _Model, pb: Problem, cands: Sequence[Candidate], x: list[int]) -> None:
+    """The aspect assignment ``z_ij`` and the kind and country indicators, with their objective terms."""
+    w = pb.weights
+    n_asp = len(pb.pool.aspects)
+    for j in range(n_asp):
+        z = {m.var(w.coverage * c.aspects[j] / n_asp, integer=False): xi for c, xi in zip(cands, x)
+             if c.aspects[j] > 0}
+        m.row(dict.fromkeys(z, 1.0), hi=1.0)
+        for zi, xi in z.items():
+            m.row({zi: 1.0, xi: -1.0}, hi=0.0)
+    for attr, bonus in (("kind", w.kind), ("country", w.country)):
+        for value in {getattr(c.partner, attr) for c in cands}:
+            present = m.var(bonus, integer=False)
+            m.row({present: 1.0, **{xi: -1.0 for c, xi in zip(cands, x) if getattr(c.partner, attr) == value}}, hi=0.0)
 
 
 def _constrain(m: _Model, rule: Rule, cands: Sequence[Candidate], x: list[int], n: int) -> bool:
