@@ -17,16 +17,21 @@ from matcher.consortium import (
     Weights,
     build_consortium,
     choose_team,
+    forced_reasons,
+    is_service_firm,
+    name_cue,
     responsibilities,
+    select_team,
     split_aspects,
     swap_member,
 )
+from matcher.consortium.firms import evidence_topics
 from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
 from matcher.ingest.cordis import CordisData
 from matcher.retrieval.embed import Encoder
-from matcher.rules import Partner, load_instrument
+from matcher.rules import Partner, check_team, is_eligible, load_instrument, purpose
 from matcher.storage.store import Store
 from tests.test_cli import cli_env, run, write_cordis  # noqa: F401  (cli_env is a fixture)
 
@@ -231,3 +236,121 @@ def test_evaluation_maps_schemes_and_summarises() -> None:
     assert out["builder"]["recovered"] == 0.5 and out["baseline"]["eligible"] == 0.0
     assert out["queries"] == 2 and out["instruments"] == {"horizon-ria": 2}
     assert "| builder | 0.500 | 1.000 | 1.000 | 0.800 |" in markdown(out)
+
+
+# ---- rules as constraints, service firms, reasons (issue 17) ---------------------------------------------
+def _pool(*rows: tuple[int, str, str, bool, float, bool]) -> Pool:
+    """A pool of (id, kind, country, sme, relevance, service) with one aspect everybody covers a little."""
+    return Pool(["an aspect"], {i: Candidate(Partner(k, c, s, id=i, service=sv), rel, np.array([rel]))
+                                for i, k, c, s, rel, sv in rows})
+
+
+EUROSTARS = load_instrument("eurostars")
+
+
+def test_the_solver_meets_eurostars_where_relevance_alone_would_not() -> None:
+    """Two R&D SMEs are needed for half the cost of three; the project office is the most relevant SME,
+    but it is a service firm: never the lead, never counted, left out unless support is asked for."""
+    pool = _pool((1, "university", "NL", False, 1.0, False), (2, "hospital", "DE", False, 0.9, False),
+                 (3, "sme", "NL", True, 0.2, False), (4, "sme", "BE", True, 0.1, False),
+                 (5, "sme", "DE", True, 0.95, True))
+    chosen = select_team(pool, EUROSTARS, 3)
+    assert chosen.team == [3, 1, 4] and chosen.method == "solver" and chosen.unmet == []
+    assert is_eligible(check_team(EUROSTARS, [pool.candidates[i].partner for i in chosen.team]))
+    assert forced_reasons(pool, EUROSTARS, chosen.team) == {4: "added to reach 50% R&D-performing SME cost"}
+    greedy = choose_team(pool, EUROSTARS, 3, exclude=[5])
+    assert not is_eligible(check_team(EUROSTARS, [pool.candidates[i].partner for i in greedy]))
+    helped = select_team(pool, EUROSTARS, 4, support=True)
+    assert 5 in helped.team and helped.team[0] != 5 and is_eligible(
+        check_team(EUROSTARS, [pool.candidates[i].partner for i in helped.team]))
+    assert forced_reasons(pool, EUROSTARS, helped.team)[5].startswith("project support")
+
+
+def test_when_no_team_can_meet_a_rule_it_says_which_and_why() -> None:
+    pool = _pool((1, "university", "NL", False, 1.0, False), (2, "sme", "NL", True, 0.5, False),
+                 (3, "sme", "NL", True, 0.4, True))
+    chosen = select_team(pool, EUROSTARS, 3)
+    unmet = dict(chosen.unmet)
+    assert set(unmet) == {"two-countries", "balanced-countries"}
+    assert unmet["two-countries"] == ("the organisations that match the call come from 1 different Eurostars "
+                                      "participating country (NL); 2 are needed")
+    mit = select_team(_pool((1, "university", "NL", False, 1.0, False), (2, "sme", "NL", True, 0.5, False),
+                            (3, "sme", "NL", True, 0.9, True)), load_instrument("mit-rd"), 2)
+    assert dict(mit.unmet)["two-smes"] == ("only 1 R&D-performing SME established in the Netherlands among the 2 "
+                                           "organisations that match the call; 2 are needed")
+    assert mit.team[0] == 2  # still led by the R&D SME, not by the consultancy
+
+
+def test_service_firms_are_recognised_by_name_and_breadth() -> None:
+    assert name_cue("EUROPEAN RESEARCH AND PROJECT OFFICE GMBH") == "strong"
+    assert name_cue("Acme Innovation Consulting SA") == name_cue("Grant Partners BV") == "strong"
+    assert name_cue("Research and Innovation Services Ltd") == "weak" and name_cue("Twente Sensors BV") == ""
+    assert name_cue("Fundacion Tecnalia Research & Innovation") == ""  # an R&D institute, not a service firm
+    same = np.tile(np.array([[1.0, 0.0]]), (6, 1))
+    spread = np.eye(6)
+    assert evidence_topics(same, 0.0) == pytest.approx(1.0) and evidence_topics(spread, 0.0) == pytest.approx(6.0)
+    # hand-computed: 4 unit vectors, pairwise cosine 0.5 everywhere, baseline 0.2: rho = 0.375, 4 / 2.125
+    half = np.array([[1, 0, 0, 0], [0.5, 0.866025, 0, 0], [0.5, 0.288675, 0.816497, 0],
+                     [0.5, 0.288675, 0.204124, 0.790569]])
+    assert evidence_topics(half, 0.2) == pytest.approx(4 / 2.125, rel=1e-4)
+    assert is_service_firm("Grant Consulting BV", "sme", 1.0, 1)
+    assert is_service_firm("Health Services BV", "sme", 4.0, 8) and not is_service_firm("Health Services BV", "sme",
+                                                                                          1.5, 8)
+    assert not is_service_firm("Grant Consulting BV", "university", 9.0, 20)  # universities never are
+    assert not is_service_firm("Twente Sensors BV", "sme", 9.0, 20)  # breadth alone is not enough
+
+
+@pytest.fixture(scope="module")
+def demo_matcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
+    """The demo as `matcher demo` loads it (real organisations, shipped vectors, the 12 challenges)."""
+    from matcher.config import DEFAULT_MODEL
+    from matcher.demo import load_demo
+    from matcher.retrieval.embed import load_encoder
+
+    tmp = tmp_path_factory.mktemp("demo-consortium")
+    store = Store(f"sqlite:///{tmp / 'demo.db'}")
+    encoder = load_encoder(DEFAULT_MODEL)
+    load_demo(store, encoder=encoder)
+    m = Matcher(store, encoder, tmp / "index")
+    m.sync()
+    yield m
+    store.close()
+
+
+@pytest.mark.parametrize("instrument", ["horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars",
+                                        "mit-rd", "care-pilot"])
+def test_every_demo_challenge_gets_an_eligible_team_led_by_an_rd_performer(demo_matcher: Matcher,
+                                                                          instrument: str) -> None:
+    """Issue 17: on the 12 demo challenges every instrument gives an eligible team, the lead is never a
+    service firm, and every member a rule forced in says which rule."""
+    ins = load_instrument(instrument)
+    purposes = {purpose(r) for r in ins.rules}
+    challenges = demo_matcher.store.list_challenges()
+    assert len(challenges) == 12
+    for ch in challenges:
+        c = build_consortium(demo_matcher, ch.query_text, ins, visible=PUBLIC)
+        assert c.eligible, (ch.title, [r.message for r in c.rules if not r.passed])
+        lead = c.members[0]
+        assert not lead.service and not is_service_firm(lead.organisation.name, lead.organisation.kind, 1.0, 1)
+        assert not any(m.service for m in c.members)  # no support asked for: no service firm at all
+        assert all(m.reason in purposes for m in c.members if m.reason), [m.reason for m in c.members]
+        if instrument in ("eurostars", "mit-rd"):
+            assert lead.organisation.sme or lead.organisation.kind in ("startup", "sme")
+
+
+def test_per_instrument_summary_is_hand_computed() -> None:
+    """Eligibility counts only where a team exists; on topic means at least the real members' median cosine."""
+    from matcher.evaluation.consortium_rules import summarise_instruments
+
+    def run(exists: float, b_ok: float, k_ok: float, b_cos: list[float], k_cos: list[float]) -> dict:  # type: ignore[type-arg]
+        return {"exists": exists, "builder": {"eligible": b_ok, "recovered": 0.5, "cos": b_cos},
+                "baseline": {"eligible": k_ok, "recovered": 0.0, "cos": k_cos}}
+
+    rows = [{"gold_cos": [0.4, 0.6], "eurostars": run(1.0, 1.0, 0.0, [0.5, 0.7], [0.1, 0.2])},
+            {"gold_cos": [0.5, -1.0], "eurostars": run(0.0, 0.0, 0.0, [0.3, 0.5], [0.6, 0.5])}]
+    out = summarise_instruments(rows)["eurostars"]
+    assert out["on_topic_threshold"] == 0.5 and out["exists"] == 0.5
+    assert out["builder_eligible"] == 1.0 and out["baseline_eligible"] == 0.0  # the second run has no team at all
+    assert out["builder_on_topic"] == 0.75 and out["baseline_on_topic"] == 0.5
+    assert out["builder_recovered"] == 0.5 and out["baseline_recovered"] == 0.0
+    assert summarise_instruments([{"gold_cos": []}]) == {}

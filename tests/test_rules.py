@@ -21,8 +21,8 @@ from matcher.rules import (
 
 
 def P(kind: str, country: str, sme: bool = False, cost: float | None = None, name: str = "",
-      oid: int | None = None) -> Partner:
-    return Partner(kind, country, sme, cost, name, oid)
+      oid: int | None = None, service: bool = False) -> Partner:
+    return Partner(kind, country, sme, cost, name, oid, service)
 
 
 UNI_NL, HOSP_DE, RI_FR, UNI_BE = P("university", "NL"), P("hospital", "DE"), P("research_institute", "FR"), \
@@ -30,9 +30,14 @@ UNI_NL, HOSP_DE, RI_FR, UNI_BE = P("university", "NL"), P("hospital", "DE"), P("
 SME_NL, SME_NL2, SME_DE = P("sme", "NL", True, name="Twente Sensors"), P("startup", "NL"), P("sme", "DE", True)
 UNI_UK, UNI_NO, UNI_CH, UNI_US = P("university", "UK"), P("university", "NO"), P("university", "CH"), \
     P("university", "US")
+OFFICE_DE = P("sme", "DE", True, name="Research Project Office GmbH", service=True)
+OFFICE_NL = P("sme", "NL", True, name="Grant Consulting BV", service=True)
+ANY_LEAD = "needs a lead partner: an organisation"
 
 # (instrument, rule id, a team that passes it, a team that fails it, words of the failure sentence)
 CASES = [
+    *[(i, "lead", [OFFICE_DE, UNI_NL, HOSP_DE], [], ANY_LEAD)
+      for i in ("horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "care-pilot")],
     ("horizon-ria", "three-countries", [UNI_NL, HOSP_DE, RI_FR], [UNI_NL, HOSP_DE],
      "needs one more partner from a different EU member state or associated country (has 2 of 3: DE, NL)"),
     ("horizon-ria", "three-countries", [UNI_NL, UNI_NO, UNI_UK], [UNI_NL, P("sme", "NL"), UNI_US],
@@ -53,6 +58,9 @@ CASES = [
      "the lead partner (the university from BE) is not an SME; the lead must be an SME from a Eurostars"),
     ("eurostars", "sme-lead", [SME_NL, UNI_BE], [P("startup", "US", True, name="Acme Inc"), SME_NL],
      "the lead partner (Acme Inc) is in US, not a Eurostars participating country"),
+    ("eurostars", "sme-lead", [SME_DE, OFFICE_NL], [OFFICE_DE, SME_NL],
+     "the lead partner (Research Project Office GmbH) is a service firm (project management, consulting or "
+     "communication), not an organisation that performs the R&D"),
     ("eurostars", "two-countries", [SME_NL, UNI_BE], [SME_NL, SME_NL2],
      "needs one more partner from a different Eurostars participating country (has 1 of 2: NL)"),
     ("eurostars", "european-partner", [P("sme", "SG", True), UNI_BE], [P("sme", "SG", True), P("sme", "ZA", True)],
@@ -62,6 +70,9 @@ CASES = [
     ("eurostars", "sme-cost-share", [P("sme", "NL", True, 60), P("university", "BE", False, 40)],
      [P("sme", "NL", True, 40), P("university", "BE", False, 60)],
      "SMEs hold 40% of the cost, below the required 50%"),
+    ("eurostars", "sme-cost-share", [SME_NL, OFFICE_DE, SME_DE, UNI_BE], [SME_NL, OFFICE_DE, UNI_BE],
+     "SMEs hold 33% of the cost (equal shares assumed), below the required 50%: add an SME or give the SMEs a "
+     "larger share (service firms do not count: they do not perform the R&D)"),
     ("eurostars", "balanced-participants", [P("sme", "NL", True, 70), P("sme", "BE", True, 30)],
      [P("sme", "NL", True, 80, "Twente Sensors"), P("university", "BE", False, 20)],
      "Twente Sensors holds 80% of the cost, more than the allowed 70%"),
@@ -72,6 +83,12 @@ CASES = [
      "needs one more SME established in the Netherlands (has 1 of 2)"),
     ("mit-rd", "two-smes", [SME_NL, SME_NL2, UNI_NL], [SME_NL, SME_DE],
      "needs one more SME established in the Netherlands (has 1 of 2)"),
+    ("mit-rd", "two-smes", [SME_NL, OFFICE_NL, SME_NL2], [SME_NL, OFFICE_NL],
+     "needs one more SME established in the Netherlands (has 1 of 2) (service firms do not count"),
+    ("mit-rd", "sme-lead", [SME_NL, SME_NL2], [UNI_NL, SME_NL],
+     "the lead partner (the university from NL) is not an SME; the lead must be an SME in the Netherlands"),
+    ("mit-rd", "sme-lead", [SME_NL, OFFICE_NL], [OFFICE_NL, SME_NL],
+     "the lead partner (Grant Consulting BV) is a service firm"),
     ("mit-rd", "balanced-participants", [P("sme", "NL", True, 6), P("sme", "NL", True, 4)],
      [P("sme", "NL", True, 9, "Twente Sensors"), P("sme", "NL", True, 1)],
      "Twente Sensors holds 90% of the cost, more than the allowed 70%"),

@@ -41,6 +41,8 @@ class ConsortiumIn(Strict):
     size: Annotated[int, Field(ge=1, le=MAX_SIZE), BeforeValidator(_integral)] | None = Field(
         None, description="Team size including fixed members.")
     exclude: list[Id] = Field(default_factory=list, max_length=1000, description="Organisations never proposed.")
+    support: bool = Field(False, description="Add one service firm (project management, consulting, "
+                                             "communication) as project support; it never leads.")
 
     _text = field_validator("text")(_not_blank)
 
@@ -66,6 +68,9 @@ class ConsortiumMember(BaseModel):
     aspects: list[str]
     fixed: bool
     relevance: float
+    reason: str = Field("", description="The rule that forced this member in, e.g. 'added to reach 50% "
+                                        "R&D-performing SME cost'; empty when chosen on relevance and coverage.")
+    service_firm: bool = False
 
 
 class RuleCheck(BaseModel):
@@ -73,6 +78,11 @@ class RuleCheck(BaseModel):
     passed: bool
     message: str
     requirement: str
+
+
+class UnmetRule(BaseModel):
+    rule: str
+    why: str
 
 
 class ConsortiumPublic(BaseModel):
@@ -83,6 +93,8 @@ class ConsortiumPublic(BaseModel):
     instrument: dict[str, Any]
     aspects: list[str]
     coverage: float
+    unmet: list[UnmetRule] = Field(default_factory=list, description="Rules no team can meet, and why.")
+    method: str = Field("solver", description="solver (rules as constraints) or greedy (the fallback).")
 
 
 @router.get("/instruments")
@@ -103,7 +115,7 @@ def build(body: ConsortiumIn, matcher: MatcherDep, p: Reader) -> dict[str, Any]:
     instrument = load_instrument(body.instrument)
     access.check_visible_organisations(matcher.store, p, body.fixed)
     c = build_consortium(matcher, body.text, instrument, body.fixed, body.size, body.exclude,
-                         visible=access.visible_levels(p))
+                         visible=access.visible_levels(p), support=body.support)
     return c.to_dict()
 
 
@@ -113,5 +125,5 @@ def swap(body: SwapIn, matcher: MatcherDep, p: Reader) -> dict[str, Any]:
     instrument = load_instrument(body.instrument)
     access.check_visible_organisations(matcher.store, p, [*body.fixed, *body.members])
     c = swap_member(matcher, body.text, instrument, body.members, body.remove, body.fixed, body.exclude,
-                    visible=access.visible_levels(p))
+                    visible=access.visible_levels(p), support=body.support)
     return c.to_dict()

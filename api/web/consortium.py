@@ -45,7 +45,7 @@ def _page(request: Request, form: dict[str, Any], result: dict[str, Any] | None 
 def consortium_page(request: Request, challenge: int | None = None) -> Response:
     """The empty form, or one filled in from a challenge (its text, instrument and poser as lead)."""
     p = reader(request, principal(request))
-    form: dict[str, Any] = {"text": "", "instrument": "horizon-ria", "lead": "", "size": ""}
+    form: dict[str, Any] = {"text": "", "instrument": "horizon-ria", "lead": "", "size": "", "support": False}
     if challenge is not None:
         store = store_of(request)
         ch = access.visible_challenge(store, p, challenge)
@@ -58,17 +58,18 @@ def consortium_page(request: Request, challenge: int | None = None) -> Response:
 @router.post("/consortium", response_class=HTMLResponse)
 def consortium_build(request: Request, text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
                      instrument: Short = "", lead: Short = "", size: Short = "", members: Short = "",
-                     remove: Short = "", csrf: Short = "") -> Response:
+                     remove: Short = "", csrf: Short = "", support: Short = "") -> Response:
     p = reader(request, check_csrf(request, csrf))
-    form = {"text": text, "instrument": instrument, "lead": lead, "size": size}
+    form = {"text": text, "instrument": instrument, "lead": lead, "size": size, "support": bool(support)}
     try:
         fixed = [i for i in [_poser_id(lead)] if i is not None]
         n = int(size) if size.strip() else None
         if remove and members:
             team = [int(x) for x in members.split(",") if x.strip()]
-            body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove))
+            body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove),
+                          support=bool(support))
         else:
-            body = ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n)
+            body = ConsortiumIn(text=text, instrument=instrument, fixed=fixed, size=n, support=bool(support))
         result = _team(request.app.state.matcher, p, body)
     except ValidationError as exc:
         return _page(request, form, error=validation_message(exc), status_code=422)
@@ -83,6 +84,7 @@ def _team(m: Matcher, p: Principal, body: ConsortiumIn) -> dict[str, Any]:
     if isinstance(body, SwapIn):
         access.check_visible_organisations(m.store, p, [*body.fixed, *body.members])
         return swap_member(m, body.text, instrument, body.members, body.remove, body.fixed, body.exclude,
-                           visible=visible).to_dict()
+                           visible=visible, support=body.support).to_dict()
     access.check_visible_organisations(m.store, p, body.fixed)
-    return build_consortium(m, body.text, instrument, body.fixed, body.size, body.exclude, visible=visible).to_dict()
+    return build_consortium(m, body.text, instrument, body.fixed, body.size, body.exclude, visible=visible,
+                            support=body.support).to_dict()

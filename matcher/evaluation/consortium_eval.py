@@ -27,14 +27,15 @@ from matcher.consortium import (
     COVER,
     Pool,
     Weights,
-    choose_team,
     make_pool,
     pool_size,
     responsibilities,
+    select_team,
     split_aspects,
 )
 from matcher.domain import Filters, Suggestion
 from matcher.engine import Query, RankingConfig
+from matcher.evaluation.consortium_rules import per_instrument, summarise_instruments
 from matcher.evaluation.evaluate import EvalQuery, Evaluation, Split
 from matcher.evaluation.vectorcache import cached_query_vectors
 from matcher.ingest.cordis import org_kind
@@ -96,12 +97,13 @@ def run_query(ev: Evaluation, split: Split, q: EvalQuery, qvec: np.ndarray, avec
     size = q.n_partners
     rankings = _rankings(ev, q, qvec, avecs, pool_size(size))
     pool = make_pool(ev.matcher, aspects, rankings, [q.coordinator])
-    built = choose_team(pool, instrument, size, [q.coordinator], weights=weights)
+    built = select_team(pool, instrument, size, [q.coordinator], weights=weights).team
     top = [s.organisation.id or 0 for s in rankings[0] if s.organisation.id != q.coordinator]
     baseline = [q.coordinator, *top[:size - 1]]
     return {"project": q.project_id, "instrument": iid, "size": size,
             "builder": _measure(pool, instrument, built, q), "baseline": _measure(pool, instrument, baseline, q),
-            "real_eligible": float(is_eligible(check_team(instrument, real_team(split, q.project_id))))}
+            "real_eligible": float(is_eligible(check_team(instrument, real_team(split, q.project_id)))),
+            "per_instrument": per_instrument(ev, q, qvec, avecs, aspects, weights)}
 
 
 def evaluate_consortia(ev: Evaluation, split: Split, cache: Store, weights: Weights | None = None,
@@ -140,6 +142,8 @@ def summarise(rows: list[dict[str, Any]], weights: Weights) -> dict[str, Any]:
         boots = [float(rng.choice(diff, len(diff)).mean()) for _ in range(2000)]
         out["recovered_difference"] = {"mean": float(diff.mean()),
                                        "ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]}
+    if rows and "per_instrument" in rows[0]:
+        out["by_instrument"] = summarise_instruments([r["per_instrument"] for r in rows])
     out["per_query"] = rows
     return out
 
@@ -164,4 +168,12 @@ def markdown(result: dict[str, Any]) -> str:
     if d:
         lines += ["", f"Recovery, builder minus baseline: {d['mean']:+.3f} "
                       f"(95% bootstrap interval {d['ci95'][0]:+.3f} .. {d['ci95'][1]:+.3f})."]
+    if result.get("by_instrument"):
+        lines += ["", "Every instrument on every query project (no member fixed, the instrument's default size):", "",
+                  "| instrument | eligible team exists | builder eligible | top-k eligible | builder recovered "
+                  "| top-k recovered | builder on topic | top-k on topic |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for iid, m in result["by_instrument"].items():
+            lines.append(f"| {iid} | {m['exists']:.3f} | {m['builder_eligible']:.3f} | {m['baseline_eligible']:.3f} "
+                         f"| {m['builder_recovered']:.3f} | {m['baseline_recovered']:.3f} "
+                         f"| {m['builder_on_topic']:.3f} | {m['baseline_on_topic']:.3f} |")
     return "\n".join(lines) + "\n"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from markupsafe import escape
+
 from tests.api.conftest import World
 
 CALL = ("Wearable ECG patch for remote monitoring of heart failure patients at home. "
@@ -20,7 +24,10 @@ def test_build_shape_rules_and_fixed_lead(world: World) -> None:
     assert [m["organisation"]["id"] for m in body["members"]][0] == world.org_b and len(body["members"]) == 4
     assert {"id", "name", "kind", "country"} <= set(body["members"][0]["organisation"])
     assert all({"rule", "passed", "message"} <= set(x) for x in body["rules"])
-    assert body["eligible"] is True and {x["rule"] for x in body["rules"]} == {"three-countries", "member-state"}
+    assert body["eligible"] is True
+    assert {x["rule"] for x in body["rules"]} == {"lead", "three-countries", "member-state"}
+    assert body["unmet"] == [] and body["method"] == "solver"
+    assert all(isinstance(m["reason"], str) and m["service_firm"] is False for m in body["members"])
     assert world.hidden_org not in [m["organisation"]["id"] for m in body["members"]]
     assert "contact" not in r.text and "secret-contact" not in r.text
 
@@ -60,3 +67,26 @@ def test_instruments_are_listed(world: World) -> None:
     r = world.client.get("/v1/consortium/instruments", headers=world.h("viewer"))
     assert r.status_code == 200 and r.json()["count"] == 7
     assert all(i["source"]["document"] for i in r.json()["data"])
+
+
+def test_eurostars_meets_its_rules_and_the_page_shows_why_each_member_is_in(world: World) -> None:
+    """The SME instrument: an eligible team led by an SME; the rule that forced a member in is in the
+    JSON and in the consortium page's "Why in the team" column."""
+    c, h = world.client, world.h("staff")
+    body = {"text": CALL, "instrument": "eurostars"}
+    r = c.post("/v1/consortium", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    team = r.json()
+    assert team["eligible"] is True, team["rules"]
+    lead = team["members"][0]
+    assert lead["organisation"]["sme"] or lead["organisation"]["kind"] in ("startup", "sme")
+    assert not lead["service_firm"]
+    reasons = [m["reason"] for m in team["members"] if m["reason"]]
+    assert reasons and all(x.startswith(("added to", "leads:")) for x in reasons), team["members"]
+    assert c.post("/signin", data={"api_key": world.keys["staff"], "next": "/consortium"}).status_code in (200, 303)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/consortium").text)
+    assert csrf, "the consortium form carries a CSRF token"
+    page = c.post("/consortium", data={**body, "csrf": csrf.group(1)})
+    assert page.status_code == 200 and "Why in the team" in page.text
+    for reason in reasons:
+        assert str(escape(reason)) in page.text

@@ -1,0 +1,207 @@
+"""The candidate pool: the aspects of a call and every organisation any of its queries found.
+
+``call text -> aspects (sentences) -> one query per aspect + one for the whole text + one per
+rule that asks for particular partners (e.g. "SMEs established in the Netherlands"; the whole
+text, filtered), embedded in one batch -> a pool of candidates with a relevance and a score per
+aspect, each marked when it is a service firm``.
+
+Scores are normalised per query by the whole text's best organisation score, or by
+:data:`SCORE_FLOOR` when nobody reaches it (fused scores are sums of standardised scores, so the
+floor means "about two standard deviations above the average retrieved document"). The rule
+queries ask the same text as the whole-text query, so their scores share its normaliser: they
+only add candidates that the unfiltered top-k cut off.
+
+>>> split_aspects("We need a wearable ECG patch. A hospital must pilot it with heart patients.")
+['We need a wearable ECG patch.', 'A hospital must pilot it with heart patients.']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+
+from matcher.consortium.firms import MIN_EVIDENCE, SERVICE_KINDS, name_cue, random_pair_cosine, service_firms
+from matcher.domain import Filters, Suggestion
+from matcher.engine import MAX_K, Matcher, Query
+from matcher.errors import InvalidInput
+from matcher.rules import SME_KINDS, Instrument, Partner
+from matcher.text import sentences, words
+
+MAX_ASPECTS = 12
+MIN_ASPECT_WORDS = 3
+COVER = 0.5
+SCORE_FLOOR = 2.0  # fused (zsum) score that counts as a full match even when no candidate reaches it
+MAX_SIZE = 60
+BASELINE_SAMPLE = 1000  # documents sampled for the random-pair cosine of a catalogue
+
+
+@dataclass
+class Weights:
+    """How a candidate is valued (chosen on the development split, docs/CONSORTIUM.md)."""
+
+    relevance: float = 1.0
+    coverage: float = 1.0
+    kind: float = 0.1
+    country: float = 0.05
+    rules: float = 0.5
+
+
+@dataclass
+class Candidate:
+    """One organisation in the pool: ``relevance`` and ``aspects`` (n_aspects,) are in [0, 1]."""
+
+    partner: Partner
+    relevance: float
+    aspects: np.ndarray
+
+
+@dataclass
+class Pool:
+    """The aspects of a call and every candidate any of its queries found (fixed members included)."""
+
+    aspects: list[str]
+    candidates: dict[int, Candidate]
+
+
+def catalogue_of(matcher: Matcher) -> Any:
+    """The matcher's in-memory catalogue (kinds, countries, SME flags, evidence links); the one
+    place that knows where it lives."""
+    snapshot = getattr(matcher, "snapshot_", None)
+    cat = getattr(snapshot, "catalogue", None) if snapshot is not None else None
+    cat = cat if cat is not None else matcher.catalogue_
+    if cat is None:
+        raise InvalidInput("the matcher must be synced before building a consortium")
+    return cat
+
+
+def split_aspects(text: str, max_aspects: int = MAX_ASPECTS) -> list[str]:
+    """The aspects of a call: its sentences with at least a few content words, at most ``max_aspects``.
+
+    Longer texts have adjacent sentences joined into ``max_aspects`` groups of near-equal size.
+    """
+    parts = sentences(text)
+    kept = [s for s in parts if len(words(s)) >= MIN_ASPECT_WORDS] or parts
+    if len(kept) <= max_aspects:
+        return kept
+    bounds = np.linspace(0, len(kept), max_aspects + 1).round().astype(int)
+    return [" ".join(kept[a:b]) for a, b in pairwise(bounds) if b > a]
+
+
+def pool_size(size: int) -> int:
+    """How many organisations each query contributes to the pool."""
+    return min(MAX_K, max(50, 4 * size))
+
+
+def rule_filters(instrument: Instrument, base: Filters | None = None) -> list[Filters]:
+    """One filter per rule that asks for particular partners (kinds, countries, SMEs), within ``base``.
+
+    A rule on SMEs asks twice, by kind (startup, SME) and by SME flag, as the rules count both.
+    """
+    base = base or Filters()
+    out: list[Filters] = []
+    for rule in instrument.rules:
+        p = rule.params
+        if rule.type in ("distinct_countries", "max_cost_share"):
+            continue
+        group = p.get("countries")
+        countries = _meet(base.countries, sorted(group.codes) if group else [])
+        sme = rule.type in ("min_smes", "sme_cost_share") or bool(p.get("sme"))
+        kinds = _meet(base.kinds, list(p.get("kinds") or []))
+        variants = [(_meet(kinds, sorted(SME_KINDS)), base.sme), (kinds, True)] if sme else [(kinds, base.sme)]
+        for k, flag in variants:
+            if k is None or countries is None or not (k or countries or flag):
+                continue
+            f = Filters(k, countries, list(base.nuts), flag, list(base.exclude_ids))
+            if f not in out:
+                out.append(f)
+    return out
+
+
+def _meet(a: list[str], b: list[str]) -> list[str] | None:
+    """The intersection of two "empty means any" lists; None when it is empty but both restrict."""
+    if not a or not b:
+        return list(a or b)
+    both = [x for x in b if x in set(a)]
+    return both or None
+
+
+def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Sequence[Suggestion]],
+              fixed: Sequence[int], extra: Sequence[Sequence[Suggestion]] = ()) -> Pool:
+    """A pool from the whole-text ranking (first), one ranking per aspect and the rule queries' rankings
+    (``extra``, same text); kind, country and SME flag come from the matcher's in-memory catalogue, the
+    service-firm mark from names and evidence (:mod:`matcher.consortium.firms`)."""
+    if len(rankings) != len(aspects) + 1:
+        raise InvalidInput("make_pool needs one ranking for the whole text and one per aspect")
+    ids = sorted({s.organisation.id or 0 for r in [*rankings, *extra] for s in r} | set(fixed))
+    col = {oid: i for i, oid in enumerate(ids)}
+    table = np.zeros((len(rankings), len(ids)))
+    for row, ranking in enumerate(rankings):
+        best = max([SCORE_FLOOR, *(s.score for s in ranking)])
+        for s in ranking:
+            table[row, col[s.organisation.id or 0]] = max(s.score, 0.0) / best
+        if row == 0:  # the rule queries ask the same text: same normaliser, best score kept
+            for s in (s for r in extra for s in r):
+                i = col[s.organisation.id or 0]
+                table[0, i] = max(table[0, i], min(max(s.score, 0.0) / best, 1.0))
+    cat = catalogue_of(matcher)
+    pos = cat.org_index(ids)
+    if len(pos) != len(ids):
+        raise InvalidInput("some fixed organisations are not in the catalogue")
+    service = find_service_firms(matcher, ids, pos)
+    cands = {oid: Candidate(Partner(str(cat.kinds[p]), str(cat.countries[p]), bool(cat.sme[p]), id=oid,
+                                    service=bool(service[i])), float(table[0, i]), table[1:, i].copy())
+             for i, (oid, p) in enumerate(zip(ids, pos))}
+    return Pool(list(aspects), cands)
+
+
+_BASELINES: dict[tuple[int, int, int], float] = {}
+
+
+def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
+    """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms.
+
+    Evidence vectors are read only for names with a weak cue, the only case where breadth decides.
+    """
+    cat = catalogue_of(matcher)
+    orgs = matcher.store.get_organisations(list(ids))
+    names = [orgs[i].name if i in orgs else "" for i in ids]
+    kinds = [str(cat.kinds[p]) for p in pos]
+    docs = [cat.doc_ids[cat.org_docs(int(p))] if name_cue(name) == "weak" and kind in SERVICE_KINDS
+            and cat.org_start[p + 1] - cat.org_start[p] >= MIN_EVIDENCE else cat.doc_ids[:0]
+            for name, kind, p in zip(names, kinds, pos)]
+    wanted = sorted({int(d) for ds in docs for d in ds})
+    evidence = [np.zeros((int(cat.org_start[p + 1] - cat.org_start[p]), 1)) for p in pos]  # counts only
+    if wanted:
+        model = matcher.encoder.model_id
+        key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+        if key not in _BASELINES:
+            sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
+            _BASELINES.clear()
+            _BASELINES[key] = random_pair_cosine(matcher.store.text_vectors(model, cat.doc_ids[sample].tolist())[1])
+        text_ids, vecs = matcher.store.text_vectors(model, wanted)
+        row = {int(t): i for i, t in enumerate(text_ids)}
+        for k, ds in enumerate(docs):
+            if len(ds):
+                evidence[k] = vecs[[row[int(d)] for d in ds if int(d) in row]]
+    return service_firms(names, kinds, evidence, _BASELINES.get((id(cat), len(cat.doc_ids), cat.n_orgs), 0.0))
+
+
+def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int] = (),
+                     exclude: Sequence[int] = (), visible: tuple[str, ...] | None = None,
+                     filters: Filters | None = None, instrument: Instrument | None = None) -> Pool:
+    """Run the whole-text query, one query per aspect and one per rule filter in one batch; pool the results."""
+    aspects = split_aspects(text)
+    f = filters or Filters()
+    f = Filters(f.kinds, f.countries, f.nuts, f.sme, [*f.exclude_ids, *exclude])
+    for oid in fixed:
+        matcher.store.get_organisation(oid)  # NotFound for an unknown fixed member
+    extra = rule_filters(instrument, f) if instrument is not None else []
+    k = pool_size(size)
+    rankings = matcher.search_batch([Query(x, k, f, visible) for x in [text, *aspects]]
+                                    + [Query(text, k, rf, visible) for rf in extra])
+    n = len(aspects) + 1
+    return make_pool(matcher, aspects, rankings[:n], fixed, rankings[n:])
