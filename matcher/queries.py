@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from matcher.consortium.firms import name_cue
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
 from matcher.engine import MAX_K, Matcher
 from matcher.ranking.roles import Role, derive_roles, need_text, role_pipeline
 from matcher.storage.keys import verdicts_for
+from matcher.text import tokens
 
 PROFILE_EVIDENCE = 5  # recent evidence titles used when an organisation has no profile text
 LOOK_ALIKES = 5  # companies checked for offering the same as a company looking for partners
@@ -89,7 +91,7 @@ def partners_for(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partne
 
 
 ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
-ON_TOPIC_DENSE = 0.5  # an evidence piece sharing no term with the need is on topic above this similarity
+ON_TOPIC_DENSE = 0.3  # shown evidence sharing no term with the need is on topic from this similarity on
 
 
 @dataclass
@@ -132,7 +134,7 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
     base filters exclude is skipped.
     """
     asked: list[tuple[Role, Query]] = []
-    for role in roles:
+    for role in sorted(roles, key=lambda r: r.name != "company"):  # companies first: what users miss most
         kinds = [k for k in role.kinds if not base.filters.kinds or k in base.filters.kinds]
         if not kinds:
             continue
@@ -140,23 +142,32 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
         need = need_text(role.need) if role.derived else role.need
         asked.append((role, Query(need or role.need, min(base.k * ROLE_ROOM, MAX_K), f, base.visible, base.seed,
                                   dict(base.verdicts), list(base.demote), context=base.text if role.derived else "")))
-    pipeline = role_pipeline(matcher.pipeline.ranker)
-    found = matcher.search_with([(q, pipeline) for _r, q in asked])
+    found = matcher.search_with([(q, role_pipeline(role.name)) for role, q in asked])
+    title = base.text.split(". ")[0]  # a challenge's text starts with its title
     out = []
-    for (role, _q), suggestions in zip(asked, found):
-        kept = [s for s in suggestions if on_topic(s)][:base.k]
+    for (role, q), suggestions in zip(asked, found):
+        terms = set(tokens(f"{q.text} {title}"))
+        kept = [s for s in suggestions if on_topic(s, terms) and not (role.name == "company" and _service(s))]
+        kept = kept[:base.k]
         out.append(RoleSuggestions(role, [replace(s, rank=i, explanation={**s.explanation, "role": role.name})
                                           for i, s in enumerate(kept, 1)]))
     return out
 
 
-def on_topic(s: Suggestion) -> bool:
-    """Whether a suggestion's shown evidence meets the need: it shares a term with it, or it is as
-    close in meaning as real matches are (:data:`ON_TOPIC_DENSE`). Judged feedback always counts."""
-    evidence = s.explanation.get("evidence") or []
+def on_topic(s: Suggestion, terms: set[str]) -> bool:
+    """Whether a suggestion's shown evidence meets the need: its title or best sentence shares a
+    (stemmed) content term with the need or the question's title, or it is close in meaning to the
+    need (:data:`ON_TOPIC_DENSE`). A suggestion users judged relevant always counts."""
     if s.explanation.get("feedback") not in (None, "not_relevant"):
         return True
-    return bool(evidence and evidence[0].get("terms")) or s.components.get("dense", 0.0) >= ON_TOPIC_DENSE
+    evidence = s.explanation.get("evidence") or []
+    shown = f"{evidence[0].get('title', '')} {evidence[0].get('sentence', '')}" if evidence else ""
+    return bool(terms & set(tokens(shown))) or s.components.get("dense", 0.0) >= ON_TOPIC_DENSE
+
+
+def _service(s: Suggestion) -> bool:
+    """A project-management, consulting or communication firm (by its name): not a company that builds."""
+    return name_cue(s.organisation.name) == "strong"
 
 
 def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:

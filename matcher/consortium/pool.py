@@ -70,12 +70,9 @@ class Pool:
 def catalogue_of(matcher: Matcher) -> Any:
     """The matcher's in-memory catalogue (kinds, countries, SME flags, evidence links); the one
     place that knows where it lives."""
-    snapshot = getattr(matcher, "snapshot_", None)
-    cat = getattr(snapshot, "catalogue", None) if snapshot is not None else None
-    cat = cat if cat is not None else matcher.catalogue_
-    if cat is None:
+    if matcher.snapshot_ is None:
         raise InvalidInput("the matcher must be synced before building a consortium")
-    return cat
+    return matcher.snapshot_.catalogue
 
 
 def split_aspects(text: str, max_aspects: int = MAX_ASPECTS) -> list[str]:

@@ -34,7 +34,7 @@ from matcher.consortium import (
     split_aspects,
 )
 from matcher.domain import Filters, Suggestion
-from matcher.engine import Query, RankingConfig
+from matcher.engine import Query
 from matcher.evaluation.consortium_rules import per_instrument, summarise_instruments
 from matcher.evaluation.evaluate import EvalQuery, Evaluation, Split
 from matcher.evaluation.vectorcache import cached_query_vectors
@@ -110,7 +110,6 @@ def evaluate_consortia(ev: Evaluation, split: Split, cache: Store, weights: Weig
                        progress: Step | None = None) -> dict[str, Any]:
     """Run every query project with a catalogued coordinator; the JSON ``matcher eval-consortium`` prints."""
     weights = weights or Weights()
-    ev.matcher.config = RankingConfig()
     queries = [(i, q) for i, q in enumerate(ev.queries) if q.coordinator is not None and q.gold - {q.coordinator}
                and instrument_for(split.queries.projects[q.project_id].get("funding_scheme", ""),
                                   split.queries.projects[q.project_id].get("topic_code", ""))]

@@ -41,7 +41,7 @@ def run_roles(ev: Evaluation, methods: Sequence[str] = ROLE_METHODS,
         if not keep:
             continue
         asked.update(ev.queries[i].project_id for i in keep)
-        runs = {m: _ranked(ev, m, kinds) for m in methods}
+        runs = {m: _ranked(ev, m, group, kinds) for m in methods}
         runs.update({name: ev.rankings("matcher", "cold", kinds=kinds, pipeline=p)
                      for name, p in (variants or {}).items()})
         groups[group] = {"queries": len(keep), "methods": {
@@ -51,7 +51,7 @@ def run_roles(ev: Evaluation, methods: Sequence[str] = ROLE_METHODS,
             "model": ev.matcher.encoder.model_id, "groups": groups}
 
 
-def _ranked(ev: Evaluation, method: str, kinds: Sequence[str]) -> list[list[int]]:
+def _ranked(ev: Evaluation, method: str, group: str, kinds: Sequence[str]) -> list[list[int]]:
     if method == "matcher":
-        return ev.rankings(method, "cold", kinds=kinds, pipeline=role_pipeline(ev.ranker))
+        return ev.rankings(method, "cold", kinds=kinds, pipeline=role_pipeline(group))
     return ev.rankings(method, "cold", kinds=kinds)

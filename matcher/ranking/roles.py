@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher.ranking.pipeline import Pipeline
-from matcher.ranking.rank import Ranker
 from matcher.retrieval.retrieve import RankingConfig
 
 KIND_GROUPS: dict[str, tuple[str, ...]] = {
@@ -142,14 +141,19 @@ def group_of(kind: str) -> str:
     return GROUP_OF_KIND.get(kind, "other")
 
 
-# How a role is ranked: by how well an organisation's evidence fits, not by how much of it there
-# is; chosen with `matcher eval --task role` over several time splits (docs/EVALUATION.md).
-ROLE_CONFIG = RankingConfig()
+# How a role is ranked: by how well an organisation's evidence fits, with no learned ranker (it was
+# trained on whole consortia, where size and activity weigh most); chosen with `matcher eval --task
+# role` on the mean over three time splits (docs/EVALUATION.md). The whole question counts as much as
+# the role's need (context_weight), so a short need ("a sensor company") stays on the question's topic.
+ROLE_CONFIGS = {
+    "company": RankingConfig(top_evidence=3, decay=0.5, rerank=False, context_weight=1.0),
+    "default": RankingConfig(rerank=False, context_weight=1.0),
+}
 
 
-def role_pipeline(ranker: Ranker | None = None) -> Pipeline:
-    """The pipeline that ranks inside one role."""
-    return Pipeline(ROLE_CONFIG, ranker)
+def role_pipeline(group: str = "default") -> Pipeline:
+    """The pipeline that ranks inside one role of ``group``."""
+    return Pipeline(ROLE_CONFIGS.get(group, ROLE_CONFIGS["default"]))
 
 
 def need_text(need: str) -> str:

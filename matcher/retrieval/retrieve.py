@@ -32,6 +32,7 @@ class RankingConfig:
     rerank: bool = True  # use the learned ranker when the pipeline has one
     candidates: int = 200  # organisations the ranker re-orders
     context_weight: float = 0.5  # a role's whole question, next to its need (Query.context)
+    context_mix: str = "sum"  # sum: need + weight * context; both: their harmonic mean (a document must meet both)
 
 
 def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConfig,
@@ -54,8 +55,8 @@ def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConf
         docs = _doc_scores(snap, qvec, lex_all, doc_ok, n_ok, depth, config)
         if lex_ctx is not None and context_vec is not None:
             ctx = _doc_scores(snap, context_vec, lex_ctx, doc_ok, n_ok, depth, config)
-            both = np.where(np.isfinite(docs.fused), docs.fused, 0.0) + config.context_weight * np.where(
-                np.isfinite(ctx.fused), ctx.fused, 0.0)
+            both = _mix(np.where(np.isfinite(docs.fused), docs.fused, 0.0),
+                        np.where(np.isfinite(ctx.fused), ctx.fused, 0.0), config)
             hit = np.isfinite(docs.fused) | np.isfinite(ctx.fused)
             docs = DocScores(np.where(hit, both, -np.inf), docs.dense, docs.lexical)
         org_scores, hits = fuse.aggregate(docs.fused, cat.link_doc, cat.link_org, cat.n_orgs,
@@ -85,3 +86,11 @@ def _doc_scores(snap: Snapshot, qvec: np.ndarray, lex_all: np.ndarray, doc_ok: n
     fused = fuse.fuse_scores(dense, lexical_cut, config.fusion, config.dense_weight, config.lexical_weight,
                              config.shift)
     return DocScores(fused, dense, lexical_cut)
+
+
+def _mix(need: np.ndarray, context: np.ndarray, config: RankingConfig) -> np.ndarray:
+    """A document's score for a need within a question: the sum, or the harmonic mean (both must be met)."""
+    if config.context_mix == "both":
+        need, context = np.maximum(need, 0.0), np.maximum(config.context_weight * context, 0.0)
+        return 2 * need * context / np.maximum(need + context, 1e-9)
+    return need + config.context_weight * context
