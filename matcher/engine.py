@@ -84,6 +84,8 @@ class Matcher:
 
     def search_with(self, asked: Sequence[tuple[Query, Pipeline]]) -> list[list[Suggestion]]:
         """Like :meth:`search_batch`, each query with its own pipeline (a role's, for example)."""
+        if not asked:
+            return []
         for q, _p in asked:
             q.text = clean_query(q.text)
             q.context = clean_query(q.context) if q.context.strip() else ""

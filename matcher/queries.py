@@ -115,8 +115,12 @@ def suggest_for_challenge_by_role(matcher: Matcher, challenge_id: int, k: int = 
     """
     user_kinds = list(filters.kinds) if filters and filters.kinds else []
     base = challenge_query(matcher, challenge_id, k, filters)
+    roles = challenge_roles(matcher, challenge_id)
+    if not roles:  # no partner named and no kind wanted: the whole text over every kind
+        base.visible = visible
+        return matcher.search(base), []
     base.filters.kinds, base.visible = user_kinds, visible
-    by_role = suggest_by_role(matcher, base, challenge_roles(matcher, challenge_id))
+    by_role = suggest_by_role(matcher, base, roles)
     return interleave(by_role, k), by_role
 
 

@@ -78,6 +78,9 @@ def test_import_search_partners_end_to_end(cli_env: Path, small_cordis: CordisDa
     (("partners", "424242"), "organisation 424242 does not exist"),
     (("search", "x", "--kind", "hospitaal"), "unknown kind 'hospitaal'"),
     (("import", "cordis", "/nonexistent/folder"), "does not exist"),
+    # choice flags are refused before any import or embedding (a catalogue that does not exist is never read)
+    (("eval", "--catalogue", "/nonexistent/folder", "--task", "rol"), "--task: expected one of cold, seeded, role"),
+    (("eval", "--catalogue", "/nonexistent/folder", "--task", "role", "--methods", "hybrid"), "--methods: unknown"),
 ])
 def test_errors_are_one_line_and_exit_non_zero(cli_env: Path, args: tuple[str, ...], message: str) -> None:
     import subprocess
@@ -114,3 +117,13 @@ def test_eval_prints_the_documented_json_and_writes_reports(cli_env: Path, healt
         assert {"recall@10", "recall@50", "ndcg@10", "mrr"} <= set(m) and 0 <= m["recall@50"] <= 1
     assert {p.name for p in (cli_env / "report").iterdir()} == {"eval-seeded.json", "eval-seeded.md",
                                                                 "recall-seeded.png"}
+    code, out, _ = run(*args[:-2], "--task", "role", "--methods", "bm25,popularity,matcher", "--json",
+                       "--out", str(cli_env / "role"))
+    body = json.loads(out)
+    assert code == 0 and body["task"] == "role" and body["queries"] > 0 and body["groups"]
+    assert set(body["groups"]) <= {"company", "university", "research_institute", "hospital"}
+    for g in body["groups"].values():
+        assert g["queries"] > 0 and set(g["methods"]) == {"bm25", "popularity", "matcher"}
+        for m in g["methods"].values():
+            assert {"recall@10", "recall@20", "ndcg@10", "mrr"} <= set(m) and 0 <= m["recall@20"] <= 1
+    assert {p.name for p in (cli_env / "role").iterdir()} == {"eval-role.json", "eval-role.md"}

@@ -89,3 +89,33 @@ def test_dutch_texts_find_their_english_counterparts(demo: Matcher) -> None:
         _scores, ids = demo.snapshot_.vectors.search(demo.encoder.encode_queries([pair["nl"]]), 50)  # type: ignore[union-attr]
         assert text_id in ids[0], f"{pair['project_id']}: the original is not among the 50 nearest documents"
     assert first >= 4, f"only {first} of {len(pairs)} Dutch texts rank their English original first"
+
+
+COMPANY = ("startup", "sme", "large_company")
+
+
+def test_every_demo_challenge_gets_on_topic_partners_for_each_wanted_kind(demo: Matcher) -> None:
+    """Each wanted kind group gets at least 3 suggestions whose shown evidence is on topic (or every one
+    the catalogue holds, when it holds fewer), and a challenge wanting a company sees at least 3 of
+    them among its first 10."""
+    from matcher.queries import suggest_for_challenge_by_role
+    from matcher.ranking.roles import KIND_GROUPS
+
+    short = []
+    for ch in demo.store.list_challenges():
+        assert ch.id is not None
+        found, by_role = suggest_for_challenge_by_role(demo, ch.id, 10)
+        roles = {r.role.name: r for r in by_role}
+        wanted = {g for g, kinds in KIND_GROUPS.items() if set(kinds) & set(ch.wanted_kinds)}
+        assert wanted <= set(roles), ch.title
+        for group in wanted:
+            got = roles[group].suggestions
+            assert all(s.explanation["role"] == group and s.organisation.kind in KIND_GROUPS[group] for s in got)
+            if len(got) < 3:  # then the catalogue holds no more: a deeper search finds no other on-topic one
+                _all, deeper = suggest_for_challenge_by_role(demo, ch.id, 100)
+                assert len(next(r for r in deeper if r.role.name == group).suggestions) == len(got), ch.title
+                short.append((ch.title, group))
+        if "company" in wanted:
+            companies = sum(s.organisation.kind in COMPANY for s in found[:10])
+            assert companies >= min(3, len(roles["company"].suggestions)), ch.title
+    assert len(short) <= 1, short  # measured: the Dutch microneedle-patch challenge finds 2 on-topic companies

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 MAIN = ("recall@10", "recall@50", "ndcg@10", "mrr")
+ROLE = ("recall@10", "recall@20", "ndcg@10", "mrr")
 
 
 def _groups(result: dict[str, Any]) -> list[str]:
@@ -19,7 +20,9 @@ def _groups(result: dict[str, Any]) -> list[str]:
 
 
 def table(result: dict[str, Any]) -> Table:
-    """The methods side by side, main metrics first, then Recall@50 by group."""
+    """The methods side by side, main metrics first, then Recall@50 by group (the role task: by kind group)."""
+    if result["task"] == "role":
+        return _role_table(result)
     groups = _groups(result)
     t = Table("method", *MAIN, *[g.replace("recall@50/", "R@50 ") for g in groups],
               title=f"task {result['task']}: {result['queries']} queries, "
@@ -29,7 +32,29 @@ def table(result: dict[str, Any]) -> Table:
     return t
 
 
+def _role_table(result: dict[str, Any]) -> Table:
+    t = Table("group", "method", *ROLE, title=f"task role: {result['queries']} queries, "
+                                              f"{result['catalogue_organisations']} organisations")
+    for group, g in result["groups"].items():
+        for name, m in g["methods"].items():
+            t.add_row(f"{group} ({g['queries']})", name, *[f"{m.get(k, float('nan')):.3f}" for k in ROLE])
+    return t
+
+
+def _role_markdown(result: dict[str, Any]) -> str:
+    lines = [f"Task `role`: {result['queries']} queries, {result['catalogue_organisations']} catalogue "
+             f"organisations, model `{result.get('model', '')}`.", "",
+             "| group (queries) | method | " + " | ".join(ROLE) + " |", "|---|---|" + "---:|" * len(ROLE)]
+    for group, g in result["groups"].items():
+        for name, m in g["methods"].items():
+            lines.append(f"| {group} ({g['queries']}) | {name} | "
+                         + " | ".join(f"{m.get(k, float('nan')):.3f}" for k in ROLE) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(result: dict[str, Any]) -> str:
+    if result["task"] == "role":
+        return _role_markdown(result)
     groups = _groups(result)
     cols = [*MAIN, *groups]
     lines = [f"Task `{result['task']}`: {result['queries']} queries, {result['catalogue_organisations']} "
@@ -67,4 +92,5 @@ def write(result: dict[str, Any], folder: Path) -> None:
     task = result["task"]
     (folder / f"eval-{task}.json").write_text(json.dumps(result, indent=1, default=float))
     (folder / f"eval-{task}.md").write_text(markdown(result))
-    plot(result, folder / f"recall-{task}.png")
+    if task != "role":  # the role task has no Recall@k curve (several groups, four metrics each)
+        plot(result, folder / f"recall-{task}.png")
