@@ -28,9 +28,9 @@ MIN_PART = 3  # shortest compound part
 
 # Function words that mark a language and are not words of the other one.
 DUTCH_MARKERS = frozenset(
-    "de het een en van voor met zijn niet wij ons onze die dat deze bij naar ook wordt worden kunnen zoeken "
-    "willen moet moeten hun zij door tot uit hebben heeft nog meer dan zoals zodat om te nu wel geen maar waar "
-    "welke hoe wat ik jullie hij ze er hier daar mogelijk tijdens na zonder tussen bijvoorbeeld via op".split())
+    "het een en van voor met zijn niet wij ons onze dat deze bij naar ook wordt worden kunnen zoeken willen "
+    "moet moeten hun zij tot uit hebben heeft nog meer dan zoals zodat om nu wel geen maar waar welke hoe wat "
+    "ik jullie hij hier daar mogelijk tijdens zonder tussen bijvoorbeeld".split())  # not de, te, op, die, door, er, na, via: English has them too
 ENGLISH_MARKERS = frozenset(
     "the and of for with to are our that this which from by on at be have has can will would an as its "
     "their these those who how into we're without between during such should could may must want look "
