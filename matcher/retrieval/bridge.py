@@ -26,11 +26,12 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?|\d+", re.UNICODE)
 _LINKS = ("s", "en", "e", "")  # Dutch linking sounds between compound parts (ziekenhuis-opname, hart-s-)
 MIN_PART = 3  # shortest compound part
 
-# Function words that mark a language and are not words of the other one.
+# Function words that mark a language and are not words of the other one (not de, te, op, die, door,
+# er, na, via: English texts have them too).
 DUTCH_MARKERS = frozenset(
     "het een en van voor met zijn niet wij ons onze dat deze bij naar ook wordt worden kunnen zoeken willen "
     "moet moeten hun zij tot uit hebben heeft nog meer dan zoals zodat om nu wel geen maar waar welke hoe wat "
-    "ik jullie hij hier daar mogelijk tijdens zonder tussen bijvoorbeeld".split())  # not de, te, op, die, door, er, na, via: English has them too
+    "ik jullie hij hier daar mogelijk tijdens zonder tussen bijvoorbeeld".split())
 ENGLISH_MARKERS = frozenset(
     "the and of for with to are our that this which from by on at be have has can will would an as its "
     "their these those who how into we're without between during such should could may must want look "
