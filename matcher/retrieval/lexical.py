@@ -16,6 +16,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from matcher.retrieval.bridge import detect_language, weighted_terms
 from matcher.text import tokens
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,20 @@ class LexicalIndex:
         return int(self.ids_.shape[0])
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0)."""
+        """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0).
+
+        An English query is scored as written. A Dutch or mixed one goes over the lexical bridge
+        (:mod:`matcher.retrieval.bridge`): its terms in English, each Dutch term weighing one in all.
+        """
         if self._bm25 is None or len(self) == 0:
             return np.zeros(len(self), dtype=np.float32)
         vocab = self._bm25.vocab_dict
-        q = [w for w in tokens(query) if w in vocab]
-        if not q:
-            return np.zeros(len(self), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(q), dtype=np.float32)
+        language = detect_language(query)
+        if language == "en":
+            q = [w for w in tokens(query) if w in vocab]
+            return np.asarray(self._bm25.get_scores(q), dtype=np.float32) if q else np.zeros(len(self), np.float32)
+        out = np.zeros(len(self), dtype=np.float32)
+        for term, weight in weighted_terms(query, language).items():
+            if term in vocab:
+                out += np.float32(weight) * np.asarray(self._bm25.get_scores([term]), dtype=np.float32)
+        return out
