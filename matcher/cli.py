@@ -229,8 +229,10 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
                                                           "(default: the catalogue, split by date).")] = None,
              split_date: Annotated[str | None, typer.Option(help="Queries start on or after this date "
                                                             "(YYYY-MM-DD); the catalogue before it.")] = None,
-             task: Annotated[str, typer.Option(help="cold (text only), seeded (coordinator given) or role (one kind "
-                                                    "group at a time: who can do this part?).")] = "cold",
+             task: Annotated[str, typer.Option(help="cold (text only), seeded (coordinator given), role (one kind "
+                                                    "group at a time: who can do this part?) or crosslingual (Dutch "
+                                                    "and English pairs, over the catalogue folder as the demo loads "
+                                                    "it).")] = "cold",
              min_partners: Annotated[int, typer.Option(min=1, help="Minimum partners of a query project.")] = 3,
              methods: Annotated[str, typer.Option(help="Comma-separated methods to compare (the role task: "
                                                        "popularity, tfidf, bm25, dense, fusion, matcher).")
@@ -246,8 +248,12 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
     from matcher.retrieval.embed import load_encoder
     from matcher.storage.store import Store
 
-    if task not in (*evaluate.TASKS, "role"):  # choices are checked before minutes of importing and embedding
-        raise InvalidInput(f"--task: expected one of {', '.join((*evaluate.TASKS, 'role'))}")
+    tasks = (*evaluate.TASKS, "role", "crosslingual")
+    if task not in tasks:  # choices are checked before minutes of importing and embedding
+        raise InvalidInput(f"--task: expected one of {', '.join(tasks)}")
+    if task == "crosslingual":
+        _crosslingual(catalogue, as_json)
+        return
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     allowed = ROLE_METHODS if task == "role" else evaluate.METHODS
     if task == "role" and methods == DEFAULT_METHODS:
@@ -276,6 +282,37 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
         typer.echo(json.dumps({k: v for k, v in result.items()}, default=float))
     else:
         out.print(report.table(result))
+
+
+def _crosslingual(folder: Path, as_json: bool) -> None:
+    """The Dutch/English pairs over ``folder`` loaded as the demo loads it (shipped vectors where it has them)."""
+    import tempfile
+
+    from matcher.demo import load_demo
+    from matcher.engine import Matcher
+    from matcher.evaluation.crosslingual import PAIRS_FILE, load_pairs, run_crosslingual
+    from matcher.ingest.cordis import CordisData
+    from matcher.ranking.rank import load_default
+    from matcher.retrieval.embed import load_encoder
+    from matcher.storage.store import Store
+
+    settings = get_settings()
+    encoder = load_encoder(settings.model)
+    with tempfile.TemporaryDirectory(prefix="matcher-xl-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'xl.db'}")
+        load_demo(store, Path(folder), encoder=encoder, data=CordisData.read(folder))
+        m = Matcher(store, encoder, None, ranker=load_default(settings.ranker, encoder.model_id))
+        with progress_bar() as start:
+            m.sync(start)
+        result = run_crosslingual(m, load_pairs(PAIRS_FILE))
+        store.close()
+    result = {"task": "crosslingual", "catalogue": str(folder), "model": encoder.model_id, **result}
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    typer.echo(f"{len(result['per_pair'])} pairs: mean overlap of the top {result['k']} "
+               f"{result['mean_overlap']:.2f}, lowest {result['min_overlap']}, English first organisation in the "
+               f"Dutch top 5 for {result['first_in_top5']:.0%}")
 
 
 @app.command("train-ranker")

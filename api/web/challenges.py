@@ -29,7 +29,7 @@ from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_ID, MAX_TEXT, Challenge
 from matcher.errors import Conflict, InvalidInput
-from matcher.queries import challenge_query
+from matcher.queries import suggest_for_challenge_by_role
 from matcher.storage import shortlists
 from matcher.storage.keys import list_feedback, record_feedback
 from matcher.storage.store import Store
@@ -151,9 +151,9 @@ def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Respon
     p = reader(request, principal(request))
     m = request.app.state.matcher
     ch = access.visible_challenge(m.store, p, challenge_id)
-    query = challenge_query(m, challenge_id, SUGGESTIONS)
-    query.visible = access.visible_levels(p)
-    found = [s.to_dict() for s in m.search(query)]
+    flat, by_role = suggest_for_challenge_by_role(m, challenge_id, SUGGESTIONS, visible=access.visible_levels(p))
+    found = [s.to_dict() for s in flat]
+    roles = [r.to_dict() for r in by_role]
     keeps = access.can_write(p) and access.can_edit_challenge(p, ch)
     entries = [e for e in shortlists.entries(m.store, challenge_id)
                if access.can_see_organisation(p, e.organisation)] if keeps else []
@@ -162,7 +162,7 @@ def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Respon
         poser = None
     asked = {r["organisation_id"] for r in list_feedback(m.store, "introduction", 1000)
              if r["challenge_id"] == challenge_id and p.key_id is not None and r["key_id"] == p.key_id}
-    return render(request, "challenge.html", ch=ch, poser=poser, found=found, keeps=keeps, entries=entries,
+    return render(request, "challenge.html", ch=ch, poser=poser, found=found, roles=roles, keeps=keeps, entries=entries,
                   listed={e.organisation.id for e in entries}, asked=asked, done=DONE.get(done, ""))
 
 

@@ -115,12 +115,15 @@ def _partner_clauses(text: str) -> list[tuple[str, tuple[str, ...]]]:
         asked = _REQUEST.search(sentence)
         if asked is None:
             continue
+        first = len(out)
         for part in (p.strip(" .") for p in _SPLIT.split(sentence[asked.end():])):
             groups = _cue_groups(part) if part else ()
             if groups:
                 out.append((part, groups))
-            elif part and out:  # "a pump and control algorithm": the tail belongs to the last partner
+            elif part and len(out) > first:  # "a pump and control algorithm": the tail belongs to the last partner
                 out[-1] = (f"{out[-1][0]}, {part}", out[-1][1])
+            elif part:  # "we look for a wearable ECG sensor": a thing, from whoever can provide it
+                out.append((part, ANY))
     return out
 
 
