@@ -88,3 +88,18 @@ def small_matcher(store: Store, small_cordis: CordisData, encoder: Encoder, tmp_
     m = Matcher(store, encoder, tmp_path / "index")
     m.sync()
     return m
+
+
+def open_demo(folder: Path, ranked: bool = False) -> Matcher:
+    """The demo as `matcher demo` loads it (real organisations, shipped vectors, the 12 challenges), synced,
+    in a fresh SQLite store under ``folder``; with ``ranked``, the shipped ranker as the service uses it."""
+    from matcher.config import DEFAULT_MODEL
+    from matcher.demo import load_demo
+    from matcher.ranking.rank import load_default
+
+    store = Store(f"sqlite:///{folder / 'demo.db'}")
+    encoder = load_encoder(DEFAULT_MODEL)
+    load_demo(store, encoder=encoder)
+    m = Matcher(store, encoder, folder / "index", ranker=load_default("auto", encoder.model_id) if ranked else None)
+    m.sync()
+    return m

@@ -33,6 +33,7 @@ from matcher.ingest.cordis import CordisData
 from matcher.retrieval.embed import Encoder
 from matcher.rules import Partner, check_team, is_eligible, load_instrument, purpose
 from matcher.storage.store import Store
+from tests.conftest import open_demo
 from tests.test_cli import cli_env, run, write_cordis  # noqa: F401  (cli_env is a fixture)
 
 CALL = ("We develop a wearable ECG patch for remote monitoring of heart failure patients at home. "
@@ -303,18 +304,9 @@ def test_service_firms_are_recognised_by_name_and_breadth() -> None:
 @pytest.fixture(scope="module")
 def demo_matcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
     """The demo as `matcher demo` loads it (real organisations, shipped vectors, the 12 challenges)."""
-    from matcher.config import DEFAULT_MODEL
-    from matcher.demo import load_demo
-    from matcher.retrieval.embed import load_encoder
-
-    tmp = tmp_path_factory.mktemp("demo-consortium")
-    store = Store(f"sqlite:///{tmp / 'demo.db'}")
-    encoder = load_encoder(DEFAULT_MODEL)
-    load_demo(store, encoder=encoder)
-    m = Matcher(store, encoder, tmp / "index")
-    m.sync()
+    m = open_demo(tmp_path_factory.mktemp("demo-consortium"))
     yield m
-    store.close()
+    m.store.close()
 
 
 @pytest.mark.parametrize("instrument", ["horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars",

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from matcher.config import DEFAULT_MODEL
-from matcher.demo import load_demo
 from matcher.engine import Matcher
 from matcher.evaluation.crosslingual import (
     PAIRS_FILE,
@@ -18,9 +16,7 @@ from matcher.evaluation.crosslingual import (
     run_crosslingual,
     summarise,
 )
-from matcher.ranking.rank import load_default
-from matcher.retrieval.embed import load_encoder
-from matcher.storage.store import Store
+from tests.conftest import open_demo
 
 HELDOUT = PAIRS_FILE.parent / "heldout.json"
 
@@ -46,14 +42,9 @@ def test_the_pairs_are_complete_and_distinct() -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
     """The demo with the default model and the shipped ranker, as `matcher demo` and the service run it."""
-    tmp = tmp_path_factory.mktemp("xl")
-    store = Store(f"sqlite:///{tmp / 'demo.db'}")
-    encoder = load_encoder(DEFAULT_MODEL)
-    load_demo(store, encoder=encoder)
-    m = Matcher(store, encoder, tmp / "index", ranker=load_default("auto", encoder.model_id))
-    m.sync()
+    m = open_demo(tmp_path_factory.mktemp("xl"), ranked=True)
     yield m
-    store.close()
+    m.store.close()
 
 
 def test_a_dutch_question_finds_what_the_english_one_finds(demo: Matcher) -> None:

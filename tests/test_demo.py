@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from matcher.config import DEFAULT_MODEL
 from matcher.demo import DEMO_DIR, DemoVectors, load_demo
 from matcher.domain import Organisation
 from matcher.engine import Matcher, Query
 from matcher.errors import Conflict
 from matcher.ingest.cordis import CordisData
-from matcher.retrieval.embed import load_encoder
 from matcher.storage.store import Store, text_hash
 from matcher.text import project_text
+from tests.conftest import open_demo
 
 TRANSLATIONS = Path(__file__).parent / "data" / "translations.json"
 
@@ -24,14 +23,9 @@ TRANSLATIONS = Path(__file__).parent / "data" / "translations.json"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
     """The demo in a fresh SQLite store with the default model, as `matcher demo` loads it."""
-    tmp = tmp_path_factory.mktemp("demo")
-    store = Store(f"sqlite:///{tmp / 'demo.db'}")
-    encoder = load_encoder(DEFAULT_MODEL)
-    load_demo(store, encoder=encoder)
-    m = Matcher(store, encoder, tmp / "index")
-    m.sync()
+    m = open_demo(tmp_path_factory.mktemp("demo"))
     yield m
-    store.close()
+    m.store.close()
 
 
 def test_shipped_vectors_cover_every_demo_text_so_nothing_is_embedded(demo: Matcher) -> None:
