@@ -112,3 +112,10 @@ def test_concurrent_queries_answer_as_sequential_ones_do(m: Matcher) -> None:
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda t: [s.organisation.id for s in m.search(Query(t, 10))], texts))
     assert together == alone
+
+
+def test_a_dutch_question_says_it_also_searched_in_english(m: Matcher) -> None:
+    dutch = m.search(Query("klinische studie van een nieuw vaccin tegen infecties", 3))
+    english = m.search(Query(TEXT, 3))
+    assert dutch and all(s.explanation["searched"] == "searched in Dutch and English" for s in dutch)
+    assert english and all("searched" not in s.explanation for s in english)

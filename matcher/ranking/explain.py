@@ -19,6 +19,7 @@ import numpy as np
 from matcher.domain import Organisation, Suggestion
 from matcher.ranking.features import FEATURES
 from matcher.ranking.rank import Ranker
+from matcher.retrieval.bridge import searched_in
 from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
 from matcher.storage.store import Store
@@ -46,12 +47,14 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
                       "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos])})
     evidence = explain_many(store, q.text, wanted)
     why = _learned_reasons(r, snap, store, ranker) if ranker is not None and r.rows is not None else None
+    searched = searched_in(q.text)  # a Dutch question also searched the English evidence with English terms
     out = []
     for i, (org_id, comp, ev) in enumerate(zip(ids, comps, evidence)):
         if org_id not in orgs:
             continue
         expl = {**ev, **({"feedback": q.verdicts[org_id]} if org_id in q.verdicts else {}),
-                **({"flags": [LOOK_ALIKE_FLAG]} if org_id in q.demote else {})}
+                **({"flags": [LOOK_ALIKE_FLAG]} if org_id in q.demote else {}),
+                **({"searched": searched} if searched else {})}
         if why is not None and r.learned is not None:
             comp = {**comp, "ranker": float(r.learned[i])}
             expl["reasons"] = why[i]
