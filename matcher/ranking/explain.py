@@ -44,7 +44,8 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
         best = best[np.isfinite(r.docs.fused[best])]
         wanted.append((org_id, cat.doc_ids[best].tolist(), r.docs.fused[best].tolist()))
         comps.append({"fused": float(r.org_scores[pos]), "dense": _best(r.docs.dense, docs),
-                      "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos])})
+                      "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos]),
+                      **({"context": _best(r.docs.context_dense, docs)} if r.docs.context_dense is not None else {})})
     evidence = explain_many(store, q.text, wanted)
     why = _learned_reasons(r, snap, store, ranker) if ranker is not None and r.rows is not None else None
     searched = searched_in(q.text)  # a Dutch question also searched the English evidence with English terms

@@ -58,7 +58,7 @@ def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConf
             both = _mix(np.where(np.isfinite(docs.fused), docs.fused, 0.0),
                         np.where(np.isfinite(ctx.fused), ctx.fused, 0.0), config)
             hit = np.isfinite(docs.fused) | np.isfinite(ctx.fused)
-            docs = DocScores(np.where(hit, both, -np.inf), docs.dense, docs.lexical)
+            docs = DocScores(np.where(hit, both, -np.inf), docs.dense, docs.lexical, ctx.dense)
         org_scores, hits = fuse.aggregate(docs.fused, cat.link_doc, cat.link_org, cat.n_orgs,
                                           config.top_evidence, config.decay)
         org_scores[~org_ok] = -np.inf

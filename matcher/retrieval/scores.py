@@ -24,6 +24,7 @@ class DocScores:
     fused: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
+    context_dense: np.ndarray | None = None  # dense score against the whole question, when the text is a part
 
 
 @dataclass(frozen=True)
