@@ -43,7 +43,11 @@ import uvicorn
 from uvicorn.importer import import_from_string
 
 log = logging.getLogger("matcher.serve")
-SETTLE = 1.0  # seconds, at most: connections accepted just before the close may still send their request
+# seconds, at most: connections accepted just before the close may still send their request. Waiting
+# ends as soon as they are answered (each response closes its connection while draining); only idle
+# keep-alive connections wait it out. One second was too short on two loaded cores (a client thread
+# connected, then sent its request after the server had given up on it).
+SETTLE = 5.0
 CLOSE = (b"connection", b"close")
 
 
@@ -125,7 +129,8 @@ class DrainingServer(uvicorn.Server):
         """Steps 2 to 4 of the module docstring."""
         self._close_listeners(sockets or [])
         deadline = time.monotonic() + min(SETTLE, self.drain.timeout)
-        while self.server_state.connections and time.monotonic() < deadline and not self.force_exit:
+        while (self.server_state.connections or self._accepting) and time.monotonic() < deadline \
+                and not self.force_exit:
             await asyncio.sleep(0.05)  # each response closes its connection; idle keep-alives wait
         await super().shutdown(sockets)
 
