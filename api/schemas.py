@@ -16,11 +16,13 @@ from api.contract import add_rule, rule_error
 from matcher import access
 from matcher.access import LOCAL_ADMIN, Principal
 from matcher.domain import KIND_VALUES, MAX_ID, MAX_TEXT, TRL_RANGE, Challenge, Organisation, trl_in_order
+from matcher.ranking.roles import KIND_GROUPS, MAX_ROLES, roles_of
 
 Kind = Literal["startup", "sme", "large_company", "university", "research_institute", "hospital",
                "care_institution", "public_body", "other"]
 Visibility = Literal["public", "members", "staff"]
 Confidentiality = Literal["public", "members", "staff", "owner"]
+Group = Literal["company", "university", "research_institute", "hospital"]  # the kind groups of roles
 Verdict = Literal["relevant", "not_relevant", "contacted", "partnered", "introduction"]
 
 
@@ -181,6 +183,47 @@ def _owner_schema(schema: dict[str, Any]) -> None:
                                   {"required": ["posed_by"], "properties": {"posed_by": {"type": "integer"}}}])
 
 
+ROLE_KINDS_RULE = "a role's kinds belong to its group"
+
+
+def _role_schema(schema: dict[str, Any]) -> None:
+    add_rule(schema, ROLE_KINDS_RULE, [{"properties": {"name": {"const": g}, "kinds": {"items": {"enum": list(k)}}}}
+                                       for g, k in KIND_GROUPS.items()])
+
+
+class RoleIn(Strict):
+    """A partner the challenge asks for, as a person writes it: the kind group, what the partner should
+    bring, and optionally which kinds of the group may fill it (all of the group's when omitted)."""
+
+    model_config = ConfigDict(json_schema_extra=_role_schema)
+
+    name: Group
+    need: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
+    kinds: list[Kind] = Field(default_factory=list, max_length=len(KIND_VALUES))
+
+    _need = field_validator("need")(_not_blank)
+
+    @model_validator(mode="after")
+    def _kinds(self) -> RoleIn:
+        if any(k not in KIND_GROUPS[self.name] for k in self.kinds):
+            raise rule_error("kinds", f"must be of the group {self.name}: {', '.join(KIND_GROUPS[self.name])}")
+        return self
+
+
+Roles = Annotated[list[RoleIn], Field(max_length=MAX_ROLES, description=(
+    "The partners the challenge asks for, as edited by a person (stored and versioned with the challenge). "
+    "Omitted or empty: derived from the text and the wanted kinds."))]
+
+
+class RolePublic(BaseModel):
+    name: Group
+    kinds: list[str]
+    need: str
+    from_text: bool = Field(description="True when found in the text or written by a person, false when it "
+                                        "stands for a wanted kind.")
+    edited: bool = Field(description="True when a person wrote the roles (stored with the challenge).")
+
+
 class ChallengeCreate(Strict):
     """A new challenge. A member poses it for its own organisation: ``posed_by`` is that organisation
     or omitted (then filled in), except that an ``owner`` challenge must name it."""
@@ -195,6 +238,7 @@ class ChallengeCreate(Strict):
     instrument: str = Field("", max_length=32)
     confidentiality: Confidentiality = "public"
     status: Literal["open", "closed", "draft"] = "open"
+    roles: Roles = Field(default_factory=list)
 
     _title = field_validator("title", "description")(_not_blank)
 
@@ -216,6 +260,7 @@ class ChallengeUpdate(Strict):
     instrument: str = Field(None, max_length=32)
     confidentiality: Confidentiality = None  # type: ignore[assignment]
     status: Literal["open", "closed", "draft"] = None  # type: ignore[assignment]
+    roles: Roles = None  # type: ignore[assignment]
 
     _title = field_validator("title", "description")(_not_blank)
 
@@ -230,12 +275,30 @@ class ChallengePublic(BaseModel):
     instrument: str
     confidentiality: str
     status: str
+    roles: list[RolePublic] = Field(description="The partners the challenge asks for: as edited by a person, "
+                                                "else derived from the text and the wanted kinds.")
+    version: int = Field(description="1 when created, one more at every change (see .../versions).")
 
     @classmethod
     def of(cls, ch: Challenge) -> ChallengePublic:
+        roles = [RolePublic(**r.to_dict()) for r in roles_of(ch.query_text, ch.wanted_kinds, ch.roles)]
         return cls(id=ch.id or 0, title=ch.title, description=ch.description, posed_by=ch.posed_by,
                    wanted_kinds=ch.wanted_kinds, region=ch.region, instrument=ch.instrument,
-                   confidentiality=ch.confidentiality, status=ch.status)
+                   confidentiality=ch.confidentiality, status=ch.status, roles=roles, version=ch.version)
+
+
+class ChallengeVersionPublic(BaseModel):
+    version: int
+    title: str
+    description: str
+    wanted_kinds: list[str]
+    roles: list[dict[str, Any]] | None = Field(description="The roles a person wrote, null when derived.")
+    saved_at: str
+
+
+class ChallengeVersionsPublic(BaseModel):
+    data: list[ChallengeVersionPublic]
+    count: int
 
 
 class ChallengesPublic(BaseModel):
@@ -286,12 +349,13 @@ class SuggestionPublic(BaseModel):
 class RoleSuggestionsPublic(BaseModel):
     """One partner the question asks for, and the organisations suggested for it."""
 
-    name: Literal["company", "university", "research_institute", "hospital"]
+    name: Group
     kinds: list[str]
     need: str = Field(description="What this partner should bring, in the question's words (the whole text when "
                                   "the role stands for a wanted kind the text does not name).")
     from_text: bool = Field(description="True when the role was found in the text, false when it stands for a "
                                         "wanted kind.")
+    edited: bool = Field(False, description="True when a person wrote the roles (stored with the challenge).")
     data: list[SuggestionPublic]
     count: int
 

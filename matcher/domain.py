@@ -155,6 +155,8 @@ class Challenge:
     instrument: str = ""
     confidentiality: str = Confidentiality.PUBLIC.value
     status: str = "open"
+    roles: list[dict[str, Any]] | None = None  # edited roles ({"name", "kinds", "need"}); None: from the text
+    version: int = 1  # set by the store: 1 when created, one more at every save
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 

@@ -14,7 +14,7 @@ from typing import Any
 from matcher.consortium.firms import name_cue
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
 from matcher.engine import MAX_K, Matcher
-from matcher.ranking.roles import Role, derive_roles, need_text, role_pipeline
+from matcher.ranking.roles import Role, need_text, role_pipeline, roles_of
 from matcher.storage.keys import verdicts_for
 from matcher.text import tokens
 
@@ -125,9 +125,9 @@ def suggest_for_challenge_by_role(matcher: Matcher, challenge_id: int, k: int = 
 
 
 def challenge_roles(matcher: Matcher, challenge_id: int) -> list[Role]:
-    """The roles of a stored challenge: derived from its text and wanted kinds."""
+    """The roles of a stored challenge: as edited by a person, else derived from its text and wanted kinds."""
     ch = matcher.store.get_challenge(challenge_id)
-    return derive_roles(ch.query_text, ch.wanted_kinds)
+    return roles_of(ch.query_text, ch.wanted_kinds, ch.roles)
 
 
 def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> list[RoleSuggestions]:

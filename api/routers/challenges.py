@@ -8,11 +8,20 @@ from fastapi import APIRouter, Query, Response
 
 from api.contract import rule_responses
 from api.deps import ChallengeId, MatcherDep, Reader, StoreDep, Writer
-from api.schemas import ChallengeCreate, ChallengePublic, ChallengesPublic, ChallengeUpdate, SuggestionsPublic
+from api.schemas import (
+    ChallengeCreate,
+    ChallengePublic,
+    ChallengesPublic,
+    ChallengeUpdate,
+    ChallengeVersionPublic,
+    ChallengeVersionsPublic,
+    SuggestionsPublic,
+)
 from matcher import access
 from matcher.domain import Challenge
 from matcher.errors import Conflict
 from matcher.queries import suggest_for_challenge_by_role
+from matcher.ranking.roles import to_store
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 ONE = "/{challenge_id:int}"  # an id is digits
@@ -29,7 +38,7 @@ def list_challenges(store: StoreDep, p: Reader, offset: Annotated[int, Query(ge=
              responses=rule_responses("", "", ("posed_by", "required when confidentiality is 'owner'")))
 def create_challenge(body: ChallengeCreate, store: StoreDep, p: Writer) -> ChallengePublic:
     """Pose a challenge; a member poses it for its own organisation."""
-    ch = Challenge(**body.model_dump())
+    ch = Challenge(**{**body.model_dump(), "roles": to_store(body.model_dump()["roles"])})
     ch.posed_by = access.poser_of(store, p, body.posed_by)
     return ChallengePublic.of(store.get_challenge(store.save_challenge(ch)))
 
@@ -45,11 +54,20 @@ def update_challenge(challenge_id: ChallengeId, body: ChallengeUpdate, store: St
     """Change the given fields. 409 when a challenge without a poser would become ``owner``-confidential."""
     ch = access.editable_challenge(store, p, challenge_id)
     for key, value in body.model_dump(exclude_unset=True).items():
-        setattr(ch, key, value)
+        setattr(ch, key, to_store(value) if key == "roles" else value)
     if not ch.has_owner:
         raise Conflict("confidentiality: 'owner' needs posed_by, and this challenge has no poser")
     store.save_challenge(ch)
     return ChallengePublic.of(store.get_challenge(challenge_id))
+
+
+@router.get(ONE + "/versions", response_model=ChallengeVersionsPublic)
+def challenge_versions(challenge_id: ChallengeId, store: StoreDep, p: Reader) -> ChallengeVersionsPublic:
+    """Every saved state of the challenge (text, wanted kinds, roles), oldest first."""
+    access.visible_challenge(store, p, challenge_id)
+    rows = store.challenge_versions(challenge_id)
+    data = [ChallengeVersionPublic(**{**r, "saved_at": r["saved_at"].isoformat()}) for r in rows]
+    return ChallengeVersionsPublic(data=data, count=len(data))
 
 
 @router.delete(ONE, status_code=204)

@@ -30,6 +30,7 @@ from matcher.access import Principal
 from matcher.domain import MAX_ID, MAX_TEXT, Challenge
 from matcher.errors import Conflict, InvalidInput
 from matcher.queries import suggest_for_challenge_by_role
+from matcher.ranking.roles import roles_of, to_store
 from matcher.storage import shortlists
 from matcher.storage.keys import list_feedback, record_feedback
 from matcher.storage.store import Store
@@ -118,30 +119,45 @@ def create_challenge_form(request: Request, title: Short = "", description: Fiel
     return RedirectResponse(f"/challenges/{created}?done=created", status_code=303)
 
 
+ROLE_ROWS = 2  # empty role rows offered beside the current ones
+
+
+def _role_rows(ch: Challenge) -> dict[str, Any]:
+    """The edit form's roles: the current ones (edited, else as derived now) and room for more."""
+    rows = [{"name": r.name, "need": r.need} for r in roles_of(ch.query_text, ch.wanted_kinds, ch.roles)]
+    return {"roles_edited": bool(ch.roles), "role_rows": rows + [{"name": "", "need": ""}] * ROLE_ROWS}
+
+
 @router.get("/challenges/{challenge_id}/edit", response_class=HTMLResponse)
 def edit_challenge_page(request: Request, challenge_id: Id) -> Response:
     ch = _editable(request, challenge_id, require_key(principal(request)))
-    return _form(request, ch, vars(ch))
+    return _form(request, ch, {**vars(ch), **_role_rows(ch)})
 
 
 @router.post("/challenges/{challenge_id}/edit", response_class=HTMLResponse)
 def edit_challenge(request: Request, challenge_id: Id, title: Short = "", description: Field = "",
                    wanted_kinds: Annotated[list[str], Form()] = [], region: Short = "",  # noqa: B006
                    instrument: Short = "", confidentiality: Short = "public", status: Short = "open",
-                   csrf: Short = "") -> Response:
+                   roles_edited: Short = "", role_name: Annotated[list[str], Form()] = [],  # noqa: B006
+                   role_need: Annotated[list[str], Form()] = [], csrf: Short = "") -> Response:  # noqa: B006
     p = check_csrf(request, csrf)
     ch = _editable(request, challenge_id, p)
     values = {"title": title, "description": description, "wanted_kinds": wanted_kinds,
               "region": region.strip().upper(), "instrument": instrument.strip(),
               "confidentiality": confidentiality, "status": status}
+    rows = [{"name": n, "need": d} for n, d in zip(role_name, role_need, strict=False) if n.strip() or d.strip()]
     try:
-        for key, value in ChallengeUpdate(**values).model_dump(exclude_unset=True).items():
-            setattr(ch, key, value)
+        if roles_edited and not rows:
+            raise InvalidInput("roles: give at least one role with what it should bring, or untick 'Use the roles'")
+        for key, value in ChallengeUpdate(**values, roles=rows if roles_edited else []).model_dump(
+                exclude_unset=True).items():
+            setattr(ch, key, to_store(value) if key == "roles" else value)
         if not ch.has_owner:
             raise Conflict("confidentiality: 'owner' needs a posing organisation, and this challenge has none")
-    except (ValidationError, Conflict) as exc:
+    except (ValidationError, Conflict, InvalidInput) as exc:
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
-        return _form(request, ch, {**vars(ch), **values}, msg, 422)
+        shown = {"roles_edited": bool(roles_edited), "role_rows": rows + [{"name": "", "need": ""}] * ROLE_ROWS}
+        return _form(request, ch, {**vars(ch), **values, **shown}, msg, 422)
     store_of(request).save_challenge(ch)
     return RedirectResponse(f"/challenges/{challenge_id}?done=saved", status_code=303)
 

@@ -39,6 +39,8 @@ templates.env.globals["MAX_TEXT"] = MAX_TEXT  # the forms' maxlength
 KIND_LABELS = {"startup": "Startup", "sme": "SME", "large_company": "Large company", "university": "University",
                "research_institute": "Research institute", "hospital": "Hospital",
                "care_institution": "Care institution", "public_body": "Public body", "other": "Other"}
+ROLE_LABELS = {"company": "Company", "university": "University", "research_institute": "Research institute",
+               "hospital": "Hospital or care institution"}
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), plus two greys
 KIND_COLOURS = {"hospital": "#D55E00", "care_institution": "#CC79A7", "university": "#0072B2",
                 "research_institute": "#56B4E9", "startup": "#009E73", "sme": "#E69F00",
@@ -74,7 +76,7 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
 
 templates.env.filters["highlight"] = highlight
 templates.env.filters["kind"] = lambda k: KIND_LABELS.get(k, k)
-templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS,
+templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS, ROLE_LABELS=ROLE_LABELS,
                              CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS)
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from matcher.errors import InvalidInput
 from matcher.ranking.pipeline import Pipeline
 from matcher.retrieval.retrieve import RankingConfig
 
@@ -65,16 +66,68 @@ class Role:
         name: the kind group: ``company``, ``university``, ``research_institute`` or ``hospital``.
         kinds: organisation kinds that may fill it (the group's, limited to the wanted ones).
         need: what the partner should bring, in the question's words (the whole text when unknown).
-        derived: True when found in the text, False when it stands for a wanted kind group.
+        derived: True when found in the text (or written by a person), False when it stands for a
+            wanted kind group.
+        edited: True when a person wrote or changed it (stored with the challenge).
     """
 
     name: str
     kinds: list[str]
     need: str
     derived: bool = True
+    edited: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "kinds": list(self.kinds), "need": self.need, "from_text": self.derived}
+        return {"name": self.name, "kinds": list(self.kinds), "need": self.need, "from_text": self.derived,
+                "edited": self.edited}
+
+    def stored(self) -> dict[str, object]:
+        """The form kept with a challenge."""
+        return {"name": self.name, "kinds": list(self.kinds), "need": self.need}
+
+
+MAX_ROLES = 8  # a question asks for a handful of partners
+
+
+def check_roles(items: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """Roles written by a person, checked and normalised for storing: a known group, kinds of that
+    group (its own kinds when none are given), a need of at most 2,000 characters that is not blank.
+
+    Raises :class:`~matcher.errors.InvalidInput` naming the role (1-based) and what is wrong.
+
+    >>> check_roles([{"name": "hospital", "need": " a clinic to pilot in "}])
+    [{'name': 'hospital', 'kinds': ['hospital', 'care_institution'], 'need': 'a clinic to pilot in'}]
+    """
+    if len(items) > MAX_ROLES:
+        raise InvalidInput(f"roles: at most {MAX_ROLES}, got {len(items)}")
+    out: list[dict[str, object]] = []
+    for i, item in enumerate(items, 1):
+        name, need = str(item.get("name", "")), str(item.get("need", "")).strip()
+        if name not in KIND_GROUPS:
+            raise InvalidInput(f"role {i}: name must be one of {', '.join(KIND_GROUPS)}, not {name!r}")
+        if not need or len(need) > 2000:
+            raise InvalidInput(f"role {i}: need must say what the partner should bring (1 to 2,000 characters)")
+        kinds = list(dict.fromkeys(item.get("kinds") or KIND_GROUPS[name]))  # type: ignore[call-overload]
+        wrong = [k for k in kinds if k not in KIND_GROUPS[name]]
+        if wrong:
+            raise InvalidInput(f"role {i}: kinds {wrong} are not of the group {name!r} "
+                               f"({', '.join(KIND_GROUPS[name])})")
+        out.append({"name": name, "kinds": kinds, "need": need})
+    return out
+
+
+def to_store(items: Sequence[dict[str, object]] | None) -> list[dict[str, object]] | None:
+    """Roles as a challenge keeps them: checked (:func:`check_roles`), or None (derive from the text)
+    when there are none."""
+    return check_roles(items) if items else None
+
+
+def roles_of(text: str, wanted_kinds: Sequence[str], stored: Sequence[dict[str, object]] | None) -> list[Role]:
+    """A question's roles: the stored ones when a person edited them, else derived from the text."""
+    if stored:
+        return [Role(str(r["name"]), list(r["kinds"]), str(r["need"]), True, True)  # type: ignore[call-overload]
+                for r in check_roles(stored)]
+    return derive_roles(text, wanted_kinds)
 
 
 def derive_roles(text: str, wanted_kinds: Sequence[str] = ()) -> list[Role]:

@@ -138,8 +138,22 @@ challenges = Table(
     Column("instrument", String(32), nullable=False, default=""),
     Column("confidentiality", String(16), nullable=False, default="public"),
     Column("status", String(16), nullable=False, default="open"),
+    Column("roles", JSON, nullable=True),  # edited roles [{"name", "kinds", "need"}]; NULL: derived from the text
+    Column("version", Integer, nullable=False, default=1),  # 1 when created, +1 at every save
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+challenge_versions = Table(  # every saved state of a challenge, roles included: what was asked, and when
+    "challenge_versions",
+    metadata,
+    Column("challenge_id", Integer, ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("wanted_kinds", JSON, nullable=False, default=list),
+    Column("roles", JSON, nullable=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
 )
 
 changes = Table(

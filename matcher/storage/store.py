@@ -464,20 +464,32 @@ class Store:
         if not ch.title.strip() or not ch.description.strip():
             raise InvalidInput("a challenge needs a non-empty title and description")
         stamp = now()
-        values = {k: getattr(ch, k) for k in _CHALLENGE_FIELDS if k not in ("id", "created_at", "updated_at")}
+        values = {k: getattr(ch, k) for k in _CHALLENGE_FIELDS
+                  if k not in ("id", "version", "created_at", "updated_at")}
         with self.transaction() as conn:
             cid = ch.id
             if cid is None and ch.external_id:
                 cid = conn.execute(select(t.challenges.c.id).where(
                     t.challenges.c.external_id == ch.external_id)).scalar()
             if cid is None:
-                cid = int(conn.execute(insert(t.challenges).values(created_at=stamp, updated_at=stamp, **values)
-                                       ).inserted_primary_key[0])
+                cid = int(conn.execute(insert(t.challenges).values(created_at=stamp, updated_at=stamp, version=1,
+                                                                   **values)).inserted_primary_key[0])
             elif conn.execute(update(t.challenges).where(t.challenges.c.id == cid).values(
-                    updated_at=stamp, **values)).rowcount == 0:
+                    updated_at=stamp, version=t.challenges.c.version + 1, **values)).rowcount == 0:
                 raise NotFound(f"challenge {cid} does not exist")
+            version = conn.execute(select(t.challenges.c.version).where(t.challenges.c.id == cid)).scalar_one()
+            conn.execute(insert(t.challenge_versions).values(
+                challenge_id=cid, version=version, title=ch.title, description=ch.description,
+                wanted_kinds=list(ch.wanted_kinds), roles=ch.roles, saved_at=stamp))
             _log(conn, "challenge", [cid])
         return int(cid)
+
+    def challenge_versions(self, challenge_id: int) -> list[dict[str, Any]]:
+        """Every saved state of a challenge (title, description, wanted kinds, roles), oldest first."""
+        v = t.challenge_versions
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v).where(v.c.challenge_id == challenge_id).order_by(v.c.version)).all()
+        return [{**r._mapping, "wanted_kinds": list(r.wanted_kinds or [])} for r in rows]
 
     def get_challenge(self, challenge_id: int) -> Challenge:
         with self.engine.connect() as conn:
