@@ -323,6 +323,9 @@ class SearchIn(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NOT_BLANK)
     k: JsonInt = Field(10, ge=1, le=100)
     filters: FiltersIn = Field(default_factory=FiltersIn)
+    roles: bool = Field(False, description="Answer per role: the partners the text names (else one per kind in "
+                                           "`filters.kinds`), each with its own suggestions in `roles`; `data` is "
+                                           "then the roles interleaved.")
 
     _text = field_validator("text")(_not_blank)
 

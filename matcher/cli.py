@@ -33,6 +33,9 @@ err = Console(stderr=True)
 out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+RolesOpt = Annotated[bool, typer.Option("--roles", help=(
+    "Answer per role: the partners the text names (or complementary kinds), each with its own "
+    "suggestions; JSON adds a 'roles' key."))]
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=500, help="How many organisations to return.")]
 KindOpt = Annotated[list[str] | None, typer.Option("--kind", help="Keep only this kind (repeatable).")]
 CountryOpt = Annotated[list[str] | None, typer.Option("--country", help="Keep only this country code (repeatable).")]
@@ -77,7 +80,8 @@ def _open(settings: Settings | None = None, sync: bool = True):  # type: ignore[
     return m
 
 
-def print_suggestions(suggestions: list[Suggestion], as_json: bool, by_role: list[Any] | None = None) -> None:
+def print_suggestions(suggestions: list[Suggestion], by_role: list[Any] | None = None, *,
+                      as_json: bool) -> None:
     """The shared output of search, suggest and partners (with ``by_role``: a table per role)."""
     if as_json:
         body: dict[str, Any] = {"data": [s.to_dict() for s in suggestions], "count": len(suggestions)}
@@ -88,7 +92,7 @@ def print_suggestions(suggestions: list[Suggestion], as_json: bool, by_role: lis
     if by_role:
         for r in by_role:
             out.print(f"[bold]{r.role.name.replace('_', ' ')}[/bold]: {r.role.need[:200]}")
-            print_suggestions(r.suggestions, False)
+            print_suggestions(r.suggestions, as_json=False)
         return
     if not suggestions:
         out.print("No matching organisations.")
@@ -150,12 +154,17 @@ def index_cmd(as_json: JsonOpt = False) -> None:
 @app.command("search")
 def search_cmd(text: Annotated[str, typer.Argument(help="What you look for, in English or Dutch.")],
                k: KOpt = 10, kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None,
-               sme: SmeOpt = None, exclude: ExcludeOpt = None, as_json: JsonOpt = False) -> None:
+               sme: SmeOpt = None, exclude: ExcludeOpt = None, roles: RolesOpt = False,
+               as_json: JsonOpt = False) -> None:
     """Rank organisations for a free-text need."""
-    from matcher.queries import text_query
+    from matcher.queries import search_by_role, text_query
 
     m = _open()
-    print_suggestions(m.search(text_query(m, text, k, _filters(kind, country, nuts, sme, exclude))), as_json)
+    query = text_query(m, text, k, _filters(kind, country, nuts, sme, exclude))
+    if roles:
+        print_suggestions(*search_by_role(m, query), as_json=as_json)
+    else:
+        print_suggestions(m.search(query), as_json=as_json)
 
 
 @app.command("suggest")
@@ -167,7 +176,7 @@ def suggest_cmd(challenge_id: Annotated[int, typer.Argument(help="Id of a stored
 
     m = _open()
     found, by_role = suggest_for_challenge_by_role(m, challenge_id, k, _filters(kind, country, nuts, sme, None))
-    print_suggestions(found, as_json, by_role)
+    print_suggestions(found, by_role, as_json=as_json)
 
 
 @app.command("partners")
@@ -175,12 +184,16 @@ def partners_cmd(org_id: Annotated[int, typer.Argument(help="Id of the organisat
                  k: KOpt = 10, exclude_past: Annotated[bool, typer.Option(
                      "--exclude-past-partners", help="Leave out organisations it already worked with.")] = False,
                  kind: KindOpt = None, country: CountryOpt = None, nuts: NutsOpt = None, sme: SmeOpt = None,
-                 as_json: JsonOpt = False) -> None:
+                 roles: RolesOpt = False, as_json: JsonOpt = False) -> None:
     """Suggest partners for an organisation (from its seeks, else its profile)."""
-    from matcher.queries import partners_for
+    from matcher.queries import partners_by_role, partners_for
 
     m = _open()
-    print_suggestions(partners_for(m, org_id, k, exclude_past, _filters(kind, country, nuts, sme, None)), as_json)
+    f = _filters(kind, country, nuts, sme, None)
+    if roles:
+        print_suggestions(*partners_by_role(m, org_id, k, exclude_past, f), as_json=as_json)
+    else:
+        print_suggestions(partners_for(m, org_id, k, exclude_past, f), as_json=as_json)
 
 
 @app.command("challenges")

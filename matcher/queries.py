@@ -14,7 +14,7 @@ from typing import Any
 from matcher.consortium.firms import name_cue
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
 from matcher.engine import MAX_K, Matcher
-from matcher.ranking.roles import Role, need_text, role_pipeline, roles_of
+from matcher.ranking.roles import KIND_GROUPS, Role, derive_roles, group_of, need_text, role_pipeline, roles_of
 from matcher.storage.keys import verdicts_for
 from matcher.text import tokens
 
@@ -90,6 +90,50 @@ def partners_for(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partne
     return matcher.search(partners_query(matcher, org_id, k, exclude_past_partners, filters))
 
 
+# The kind groups that complement an organisation's own: a company pilots in a hospital and validates
+# with a lab; a lab needs a company to build and a hospital to test; a hospital needs both.
+COMPLEMENTS: dict[str, tuple[str, ...]] = {
+    "company": ("hospital", "university", "research_institute"),
+    "university": ("company", "hospital"),
+    "research_institute": ("company", "hospital"),
+    "hospital": ("company", "university", "research_institute"),
+}
+
+
+def partner_roles(org: Organisation, text: str) -> list[Role]:
+    """The partners an organisation looks for: the ones its text names ("we seek a hospital to pilot
+    in"), else one role per kind group that complements its own (never its own group: competitors)."""
+    named = [r for r in derive_roles(text) if r.derived]
+    if named:
+        return named
+    return [Role(g, list(KIND_GROUPS[g]), text, False)
+            for g in COMPLEMENTS.get(group_of(org.kind), tuple(KIND_GROUPS))]
+
+
+def partners_by_role(matcher: Matcher, org_id: int, k: int = 10, exclude_past_partners: bool = False,
+                     filters: Filters | None = None, visible: tuple[str, ...] | None = None
+                     ) -> tuple[list[Suggestion], list[RoleSuggestions]]:
+    """Partners for an organisation per complementary role (:func:`partner_roles`), and the roles
+    interleaved as one list of ``k``."""
+    base = partners_query(matcher, org_id, k, exclude_past_partners, filters)
+    base.visible = visible
+    return answer_by_role(matcher, base, partner_roles(matcher.store.get_organisation(org_id), base.text))
+
+
+def search_by_role(matcher: Matcher, query: Query) -> tuple[list[Suggestion], list[RoleSuggestions]]:
+    """A free-text question per role: the partners its text names, else one per kind it filters on."""
+    return answer_by_role(matcher, query, derive_roles(query.text, query.filters.kinds))
+
+
+def answer_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]
+                   ) -> tuple[list[Suggestion], list[RoleSuggestions]]:
+    """The suggestions per role and the roles interleaved; with no role, the whole question as one list."""
+    if not roles:
+        return matcher.search(base), []
+    by_role = suggest_by_role(matcher, base, roles)
+    return interleave(by_role, base.k), by_role
+
+
 ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
 ON_TOPIC_DENSE = 0.3  # shown evidence sharing no term with the need is on topic from this similarity on
 
@@ -115,13 +159,11 @@ def suggest_for_challenge_by_role(matcher: Matcher, challenge_id: int, k: int = 
     """
     user_kinds = list(filters.kinds) if filters and filters.kinds else []
     base = challenge_query(matcher, challenge_id, k, filters)
+    base.visible = visible
     roles = challenge_roles(matcher, challenge_id)
-    if not roles:  # no partner named and no kind wanted: the whole text over every kind
-        base.visible = visible
-        return matcher.search(base), []
-    base.filters.kinds, base.visible = user_kinds, visible
-    by_role = suggest_by_role(matcher, base, roles)
-    return interleave(by_role, k), by_role
+    if roles:  # the roles carry the wanted kinds; without roles the whole text goes over the wanted kinds
+        base.filters.kinds = user_kinds
+    return answer_by_role(matcher, base, roles)
 
 
 def challenge_roles(matcher: Matcher, challenge_id: int) -> list[Role]:

@@ -113,3 +113,36 @@ def test_every_demo_challenge_gets_on_topic_partners_for_each_wanted_kind(demo: 
             companies = sum(s.organisation.kind in COMPANY for s in found[:10])
             assert companies >= min(3, len(roles["company"].suggestions)), ch.title
     assert len(short) <= 1, short  # measured: the Dutch microneedle-patch challenge finds 2 on-topic companies
+
+
+def test_a_free_text_search_answers_per_role_it_names(demo: Matcher) -> None:
+    from matcher.queries import search_by_role, text_query
+
+    text = ("We look for a company that builds a wearable ECG patch, and a hospital to pilot remote monitoring "
+            "of heart failure patients at home.")
+    flat, by_role = search_by_role(demo, text_query(demo, text, 10))
+    assert [r.role.name for r in by_role] == ["company", "hospital"]
+    assert all(r.role.derived and len(r.suggestions) >= 3 for r in by_role)
+    assert {s.organisation.kind for s in by_role[0].suggestions} <= set(COMPANY)
+    assert {s.organisation.kind for s in by_role[1].suggestions} <= {"hospital", "care_institution"}
+    assert flat[0].organisation.kind in COMPANY and flat[1].organisation.kind in ("hospital", "care_institution")
+    plain, none = search_by_role(demo, text_query(demo, "remote monitoring of heart failure", 10))
+    assert none == [] and len(plain) == 10  # no partner named and no kind asked: one list as before
+
+
+def test_partners_per_role_are_of_complementary_kinds_never_competitors(demo: Matcher) -> None:
+    from matcher.queries import partners_by_role
+
+    orgs, _n = demo.store.list_organisations(0, 3000, "sme")
+    sme = next(o for o in orgs if o.country == "NL" and len(demo.store.evidence_of(o.id or 0)) >= 2)
+    assert sme.id is not None
+    flat, by_role = partners_by_role(demo, sme.id, 5)
+    assert [r.role.name for r in by_role] == ["hospital", "university", "research_institute"]
+    assert all(r.suggestions for r in by_role)
+    assert not {s.organisation.kind for r in by_role for s in r.suggestions} & set(COMPANY)
+    assert sme.id not in {s.organisation.id for s in flat} and len(flat) == 5
+
+    hospitals, _n = demo.store.list_organisations(0, 500, "hospital")
+    hospital = next(o for o in hospitals if len(demo.store.evidence_of(o.id or 0)) >= 2)
+    assert [r.role.name for r in partners_by_role(demo, hospital.id or 0, 5)[1]] == [
+        "company", "university", "research_institute"]

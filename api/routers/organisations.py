@@ -24,7 +24,7 @@ from matcher import access
 from matcher.domain import Organisation, trl_in_order
 from matcher.errors import Conflict, Forbidden, InvalidInput
 from matcher.ingest.load import import_members
-from matcher.queries import partners_query
+from matcher.queries import partners_by_role, partners_query
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -101,8 +101,14 @@ async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser)
 
 @router.get(ONE + "/partners", response_model=SuggestionsPublic)
 def partners(org_id: OrgId, matcher: MatcherDep, p: Reader, k: Annotated[int, Query(ge=1, le=100)] = 10,
-             exclude_past_partners: bool = False) -> SuggestionsPublic:
+             exclude_past_partners: bool = False, roles: bool = False) -> SuggestionsPublic:
+    """Complementary partners. With ``roles=true``: per role (the partners its profile names, else the kinds
+    that complement its own: a company gets hospitals and labs), each in ``roles``, ``data`` interleaved."""
     access.visible_organisation(matcher.store, p, org_id)
+    if roles:
+        found, by_role = partners_by_role(matcher, org_id, k, exclude_past_partners, visible=access.visible_levels(p))
+        return SuggestionsPublic(data=[s.to_dict() for s in found], count=len(found),  # type: ignore[misc]
+                                 roles=[r.to_dict() for r in by_role])
     query = partners_query(matcher, org_id, k, exclude_past_partners)
     query.visible = access.visible_levels(p)
     found = matcher.search(query)

@@ -65,3 +65,20 @@ def test_versions_are_as_confidential_as_the_challenge(world: World) -> None:
     cid = world.challenges["owner"]
     assert world.client.get(f"/v1/challenges/{cid}/versions", headers=world.h("member_b")).status_code == 404
     assert world.client.get(f"/v1/challenges/{cid}/versions", headers=world.h("member_a")).status_code == 200
+
+
+def test_search_and_partners_answer_per_role_when_asked(world: World) -> None:
+    c = world.client
+    text = "We look for a company with a wearable ECG patch, and a hospital to pilot heart failure monitoring."
+    plain = c.post("/v1/search", json={"text": text}, headers=world.h("viewer")).json()
+    assert plain["roles"] is None
+    asked = c.post("/v1/search", json={"text": text, "roles": True}, headers=world.h("viewer")).json()
+    assert [r["name"] for r in asked["roles"]] == ["company", "hospital"]
+    assert all(s["explanation"]["role"] == r["name"] for r in asked["roles"] for s in r["data"])
+    assert asked["count"] == len(asked["data"]) <= 10
+
+    got = c.get(f"/v1/organisations/{world.org_b}/partners?roles=true&k=5", headers=world.h("viewer")).json()
+    assert [r["name"] for r in got["roles"]] == ["hospital", "university", "research_institute"]  # a startup's
+    kinds = {s["organisation"]["kind"] for r in got["roles"] for s in r["data"]}
+    assert kinds and not kinds & {"startup", "sme", "large_company"}
+    assert c.get(f"/v1/organisations/{world.org_b}/partners", headers=world.h("viewer")).json()["roles"] is None
