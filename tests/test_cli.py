@@ -81,6 +81,10 @@ def test_import_search_partners_end_to_end(cli_env: Path, small_cordis: CordisDa
     # choice flags are refused before any import or embedding (a catalogue that does not exist is never read)
     (("eval", "--catalogue", "/nonexistent/folder", "--task", "rol"), "--task: expected one of cold, seeded, role"),
     (("eval", "--catalogue", "/nonexistent/folder", "--task", "role", "--methods", "hybrid"), "--methods: unknown"),
+    (("eval", "--catalogue", "/nonexistent/folder", "--splits", "2024-01-01"), "at least two dates"),
+    (("eval", "--catalogue", "/nonexistent/folder", "--splits", "2024-01-01,soon"), "'soon' is not a date"),
+    (("eval", "--catalogue", "/nonexistent/folder", "--splits", "2024-01-01,2024-04-01", "--split-date",
+      "2024-01-01"), "either --splits or --split-date"),
 ])
 def test_errors_are_one_line_and_exit_non_zero(cli_env: Path, args: tuple[str, ...], message: str) -> None:
     import subprocess
@@ -127,3 +131,34 @@ def test_eval_prints_the_documented_json_and_writes_reports(cli_env: Path, healt
         for m in g["methods"].values():
             assert {"recall@10", "recall@20", "ndcg@10", "mrr"} <= set(m) and 0 <= m["recall@20"] <= 1
     assert {p.name for p in (cli_env / "role").iterdir()} == {"eval-role.json", "eval-role.md"}
+
+
+def test_eval_over_several_splits_reports_mean_range_and_noise(cli_env: Path, health: CordisData,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    window = health.subset(lambda p: "2022-01-01" <= p["start_date"] < "2022-08-01" and int(p["n_partners"] or 0) >= 3)
+    folder = write_cordis(window, cli_env / "window-splits")
+    monkeypatch.setenv("MATCHER_RANKER", "off")
+    get_settings.cache_clear()
+    dates = ["2022-05-01", "2022-06-01"]
+    code, out, _ = run("eval", "--catalogue", str(folder), "--splits", ",".join(dates), "--methods",
+                       "bm25,popularity,matcher", "--json", "--out", str(cli_env / "splits"))
+    body = json.loads(out)
+    assert code == 0 and body["splits"] == dates and len(body["per_split"]) == 2
+    assert body["queries"] == [r["queries"] for r in body["per_split"]] and body["queries"][0] > body["queries"][1]
+    for name, m in body["methods"].items():
+        for metric in ("recall@10", "recall@50", "ndcg@10", "mrr"):
+            values = [r["methods"][name][metric] for r in body["per_split"]]
+            s = m[metric]
+            assert s["min"] == pytest.approx(min(values), abs=1e-6) and s["max"] == pytest.approx(max(values), abs=1e-6)
+            assert s["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)
+            assert s["spread"] == pytest.approx(s["max"] - s["min"], abs=1e-6)
+            if name != "bm25" and all(r["methods"]["bm25"][metric] > 0 for r in body["per_split"]):
+                ratio = m["x_bm25"][metric]
+                each = [r["methods"][name][metric] / r["methods"]["bm25"][metric] for r in body["per_split"]]
+                assert ratio["mean"] == pytest.approx(sum(each) / 2, abs=1e-5)
+                gain = ratio["mean"] - 1
+                assert ratio["verdict"] == ("gain" if gain > ratio["spread"] else "loss" if -gain > ratio["spread"]
+                                            else "noise")
+    assert "x_bm25" not in body["methods"]["bm25"]
+    assert {p.name for p in (cli_env / "splits").iterdir()} == {"eval-cold-splits.json", "eval-cold-splits.md"}
+    assert "mean [lowest–highest]" in (cli_env / "splits" / "eval-cold-splits.md").read_text()

@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
+from matcher.evaluation import splits
+
 MAIN = ("recall@10", "recall@50", "ndcg@10", "mrr")
 ROLE = ("recall@10", "recall@20", "ndcg@10", "mrr")
 
@@ -19,8 +21,38 @@ def _groups(result: dict[str, Any]) -> list[str]:
     return sorted(keys)
 
 
+def _split_columns(result: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Metrics shown as mean [range], and those shown as a multiple of bm25, for a several-split result."""
+    return (ROLE[:3], ("recall@10",)) if result["task"] == "role" else (MAIN, ("recall@50", "ndcg@10"))
+
+
+def _split_title(result: dict[str, Any]) -> str:
+    return (f"task {result['task']} over {len(result['splits'])} splits ({', '.join(result['splits'])}): "
+            f"{'/'.join(map(str, result['queries']))} queries; mean [lowest–highest]; multiples of bm25 "
+            f"in the same split, a gain smaller than its spread called noise")
+
+
+def splits_table(result: dict[str, Any]) -> Table:
+    metrics, versus = _split_columns(result)
+    head = (["group"] if result["task"] == "role" else []) + ["method", *metrics, *[f"{k} x bm25" for k in versus]]
+    t = Table(*head, title=_split_title(result))
+    for row in splits.rows(result, metrics, versus):
+        t.add_row(*row)
+    return t
+
+
+def splits_markdown(result: dict[str, Any]) -> str:
+    metrics, versus = _split_columns(result)
+    head = (["group"] if result["task"] == "role" else []) + ["method", *metrics, *[f"{k} x bm25" for k in versus]]
+    lines = [_split_title(result) + ".", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in splits.rows(result, metrics, versus)]
+    return "\n".join(lines) + "\n"
+
+
 def table(result: dict[str, Any]) -> Table:
     """The methods side by side, main metrics first, then Recall@50 by group (the role task: by kind group)."""
+    if "splits" in result:
+        return splits_table(result)
     if result["task"] == "role":
         return _role_table(result)
     groups = _groups(result)
@@ -90,6 +122,10 @@ def write(result: dict[str, Any], folder: Path) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     task = result["task"]
+    if "splits" in result:  # several splits: eval-<task>-splits.json and .md, no curve
+        (folder / f"eval-{task}-splits.json").write_text(json.dumps(result, indent=1, default=float))
+        (folder / f"eval-{task}-splits.md").write_text(splits_markdown(result))
+        return
     (folder / f"eval-{task}.json").write_text(json.dumps(result, indent=1, default=float))
     (folder / f"eval-{task}.md").write_text(markdown(result))
     if task != "role":  # the role task has no Recall@k curve (several groups, four metrics each)
