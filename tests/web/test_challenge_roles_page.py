@@ -12,7 +12,8 @@ from tests.web.conftest import Site, sign_in
 
 def test_poser_sets_roles_by_hand_and_goes_back_to_roles_from_the_text(page: Page, site: Site) -> None:
     cid = site.store.save_challenge(Challenge(
-        "Hartfalen thuis volgen", "Wij zoeken een bedrijf met een draagbare ECG-sensor, en een ziekenhuis voor een pilot.",
+        "Hartfalen thuis volgen",
+        "Wij zoeken een bedrijf met een draagbare ECG-sensor, en een ziekenhuis voor een pilot.",
         posed_by=site.orgs["hospital"], wanted_kinds=["startup", "sme", "hospital"]))
     sign_in(page, site, "member_a")
     page.goto(f"{site.url}/challenges/{cid}")
