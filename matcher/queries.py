@@ -136,6 +136,11 @@ def answer_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]
 
 ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
 ON_TOPIC_DENSE = 0.3  # shown evidence sharing no term with the need is on topic from this similarity on
+# An organisation whose closest evidence is further in meaning from the whole question than this is off
+# topic, whatever words it shares with the need ("hybrid closed-loop" in an electricity-grid project for
+# an insulin pump). Calibrated on real consortia: about the 10th percentile of the similarity between a
+# project's text and its real members' closest earlier evidence (docs/EVALUATION.md, "Evidence on topic").
+ON_TOPIC_CONTEXT = 0.3
 
 
 @dataclass
@@ -194,6 +199,8 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
     for (role, q), suggestions in zip(asked, found):
         terms = set(tokens(f"{q.text} {title}"))
         kept = [s for s in suggestions if on_topic(s, terms) and not (role.name == "company" and _service(s))]
+        if q.context:
+            kept = [s for s in kept if _near_question(s)]
         kept = kept[:base.k]
         out.append(RoleSuggestions(role, [replace(s, rank=i, explanation={**s.explanation, "role": role.name})
                                           for i, s in enumerate(kept, 1)]))
@@ -209,6 +216,15 @@ def on_topic(s: Suggestion, terms: set[str]) -> bool:
     evidence = s.explanation.get("evidence") or []
     shown = f"{evidence[0].get('title', '')} {evidence[0].get('sentence', '')}" if evidence else ""
     return bool(terms & set(tokens(shown))) or s.components.get("dense", 0.0) >= ON_TOPIC_DENSE
+
+
+def _near_question(s: Suggestion) -> bool:
+    """Whether the evidence shown first is near the whole question in meaning (:data:`ON_TOPIC_CONTEXT`),
+    or users judged the organisation relevant."""
+    if s.explanation.get("feedback") not in (None, "not_relevant"):
+        return True
+    evidence = s.explanation.get("evidence") or [{}]
+    return evidence[0].get("context", s.components.get("context", 1.0)) >= ON_TOPIC_CONTEXT
 
 
 def _service(s: Suggestion) -> bool:

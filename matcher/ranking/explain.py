@@ -42,7 +42,9 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
         docs = cat.org_docs(pos)
         best = docs[np.argsort(-r.docs.fused[docs], kind="stable")][:EVIDENCE_SHOWN]
         best = best[np.isfinite(r.docs.fused[best])]
-        wanted.append((org_id, cat.doc_ids[best].tolist(), r.docs.fused[best].tolist()))
+        ctx = r.docs.context_dense
+        wanted.append((org_id, cat.doc_ids[best].tolist(), r.docs.fused[best].tolist(),
+                       *([np.where(np.isfinite(ctx[best]), ctx[best], 0.0).tolist()] if ctx is not None else [])))
         comps.append({"fused": float(r.org_scores[pos]), "dense": _best(r.docs.dense, docs),
                       "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos]),
                       **({"context": _best(r.docs.context_dense, docs)} if r.docs.context_dense is not None else {})})
@@ -116,29 +118,32 @@ def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
     return best, best_terms
 
 
-def explain_many(store: Store, query: str, wanted: Sequence[tuple[int, Sequence[int], Sequence[float]]]
-                 ) -> list[dict[str, Any]]:
+def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Explanations for several suggestions at once.
 
     Args:
-        wanted: per suggestion, (organisation id, its best text ids, their fused scores).
+        wanted: per suggestion, (organisation id, its best text ids, their fused scores) and, when the
+            query is a part of a larger question, their dense similarities to the whole question.
 
     Returns:
-        Per suggestion: ``{"evidence": [{"title", "date", "sentence", "terms", "score"}], "terms": [...]}``.
+        Per suggestion: ``{"evidence": [{"title", "date", "sentence", "terms", "score"}], "terms": [...]}``,
+        each evidence item with ``"context"`` (similarity to the whole question) when given.
     """
-    rows = store.evidence_for_texts([t for _o, ts, _s in wanted for t in ts], [o for o, _t, _s in wanted])
+    rows = store.evidence_for_texts([t for w in wanted for t in w[1]], [w[0] for w in wanted])
     by_key = {(r["organisation_id"], r["text_id"]): r for r in rows}
     out = []
-    for org_id, text_ids, scores in wanted:
+    for org_id, text_ids, scores, *more in wanted:
+        contexts = more[0] if more else [None] * len(text_ids)
         items, all_terms = [], []
-        for tid, score in zip(text_ids, scores):
+        for tid, score, ctx in zip(text_ids, scores, contexts):
             row = by_key.get((org_id, int(tid)))
             if row is None:
                 continue
             sentence, terms = best_sentence(query, row["text"])
             all_terms.extend(terms)
             items.append({"title": row["title"], "date": row["date"].isoformat() if row["date"] else None,
-                          "sentence": sentence, "terms": terms, "score": round(float(score), 6)})
+                          "sentence": sentence, "terms": terms, "score": round(float(score), 6),
+                          **({"context": round(float(ctx), 4)} if ctx is not None else {})})
         out.append({"evidence": items, "terms": list(dict.fromkeys(all_terms))})
     return out
 

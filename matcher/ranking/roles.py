@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from matcher.errors import InvalidInput
 from matcher.ranking.pipeline import Pipeline
 from matcher.retrieval.retrieve import RankingConfig
+from matcher.text import tokens
 
 KIND_GROUPS: dict[str, tuple[str, ...]] = {
     "company": ("startup", "sme", "large_company"),
@@ -170,7 +171,9 @@ def _partner_clauses(text: str) -> list[tuple[str, tuple[str, ...]]]:
             continue
         first = len(out)
         for part in (p.strip(" .") for p in _SPLIT.split(sentence[asked.end():])):
-            groups = _cue_groups(part) if part else ()
+            if not tokens(part):  # "... voordat een opname nodig is": no content after the request word
+                continue
+            groups = _cue_groups(part)
             if groups:
                 out.append((part, groups))
             elif part and len(out) > first:  # "a pump and control algorithm": the tail belongs to the last partner
