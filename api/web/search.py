@@ -14,7 +14,7 @@ from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, valida
 from matcher import access
 from matcher.domain import Filters
 from matcher.engine import Matcher
-from matcher.queries import partners_query, text_query
+from matcher.queries import partners_by_role, text_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 RESULTS = 20
@@ -68,11 +68,11 @@ def organisation_page(request: Request, org_id: Id, partners: bool = False, excl
     known = m.store.get_organisations(worked)
     past = sorted(((known[i], n) for i, n in worked.items() if i in known and access.can_see_organisation(p, known[i])),
                   key=lambda x: (-x[1], x[0].name))
-    found = None
-    if partners:
-        query = partners_query(m, org_id, PARTNERS, exclude_past)
-        query.visible = access.visible_levels(p)
-        found = [s.to_dict() for s in m.search(query)]
+    found, roles = None, []
+    if partners:  # per complementary role: a company sees hospitals and labs, never its competitors
+        flat, by_role = partners_by_role(m, org_id, PARTNERS, exclude_past, visible=access.visible_levels(p))
+        found, roles = [s.to_dict() for s in flat], [r.to_dict() for r in by_role]
     return render(request, "organisation.html", org=access.organisation_view(p, org), projects=projects,
-                  evidence_shown=EVIDENCE_SHOWN, past=past, worked=worked, found=found, exclude_past=exclude_past,
+                  evidence_shown=EVIDENCE_SHOWN, past=past, worked=worked, found=found, roles=roles,
+                  exclude_past=exclude_past,
                   partners=partners, can_edit=access.can_edit_organisation(p, org_id))
