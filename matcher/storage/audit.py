@@ -92,6 +92,16 @@ def record(conn_or_store: Connection | Store, actor: Principal, action: str, tar
         action=action[:64], target=target[:64], detail=small(detail or {})))
 
 
+def record_import(conn_or_store: Connection | Store, actor: Principal, file_name: str,
+                  report: dict[str, Any]) -> None:
+    """Record a member-list import (``report`` as :func:`matcher.ingest.load.import_members` returns it),
+    when it wrote anything."""
+    if report.get("imported"):
+        record(conn_or_store, actor, "organisations.import", "organisations", {
+            "file": file_name, "imported": report["imported"], "rejected": len(report.get("errors") or []),
+            "ids": report.get("ids") or []})
+
+
 def entries(store: Store, since: dt.datetime | None = None, limit: int = 100,
             action: str | None = None) -> list[AuditEntry]:
     """The newest ``limit`` entries (at most :data:`MAX_LIMIT`), newest first; only those at or after
