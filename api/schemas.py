@@ -8,6 +8,8 @@ server agree (see :mod:`api.contract`).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -324,6 +326,17 @@ class ImportReport(BaseModel):
     errors: list[dict[str, Any]]
 
 
+def _iso_date(v: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (RFC 3339 full-date, the schema's ``format: date``); pydantic alone would also
+    read ``0`` as a Unix time."""
+    if isinstance(v, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return dt.date.fromisoformat(v)
+    return v
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 MEMBER_RULE = "a member key needs organisation_id, the organisation the member belongs to"
 KeyRole = Literal["admin", "staff", "member", "viewer"]
 ExpiryDays = Annotated[int, Field(ge=1, le=MAX_EXPIRY_DAYS), BeforeValidator(_integral)]

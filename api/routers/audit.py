@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AdminUser, StoreDep
-from api.schemas import AuditEntryPublic, AuditPublic
+from api.schemas import AuditEntryPublic, AuditPublic, IsoDate
 from matcher.storage import audit
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPublic)
-def get_audit(store: StoreDep, _p: AdminUser, since: Annotated[dt.date | None, Query(
+def get_audit(store: StoreDep, _p: AdminUser, since: Annotated[IsoDate | None, Query(
                   description="Only changes on or after this day (UTC).")] = None,
               limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 100,
               action: Annotated[str | None, Query(max_length=64, description="Only this action, e.g. "
