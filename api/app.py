@@ -17,7 +17,7 @@ from starlette.routing import Match
 from api.contract import ERROR_RESPONSES
 from api.deps import Unauthenticated
 from api.metrics import Metrics
-from api.routers import challenges, consortium, feedback, matching, organisations
+from api.routers import audit, challenges, consortium, feedback, keys, matching, organisations
 from api.schemas import NOT_BLANK
 from api.web import install as install_web
 from matcher.config import Settings, get_settings
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.worker = uuid.uuid4().hex[:12]  # names this process in X-Matcher-Worker (several workers)
-    for router in (organisations.router, challenges.router, matching.router, feedback.router, consortium.router):
+    for router in (organisations.router, challenges.router, matching.router, feedback.router, consortium.router,
+                   keys.router, audit.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_web(app)  # the web UI: pages, static files, an HTML 404 for browsers
     _install_handlers(app)

@@ -64,6 +64,12 @@ def require_staff(p: Annotated[Principal, Depends(require_key)]) -> Principal:
     return p
 
 
+def require_admin(p: Annotated[Principal, Depends(require_key)]) -> Principal:
+    if p.role != "admin":
+        raise Forbidden("only an admin may do this")
+    return p
+
+
 def require_writer(p: Annotated[Principal, Depends(require_key)]) -> Principal:
     if p.role not in ("admin", "staff", "member"):
         raise Forbidden("viewers have read-only access")
@@ -76,6 +82,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CurrentUser = Annotated[Principal, Depends(require_key)]
 Reader = Annotated[Principal, Depends(reader)]
 StaffUser = Annotated[Principal, Depends(require_staff)]
+AdminUser = Annotated[Principal, Depends(require_admin)]
 Writer = Annotated[Principal, Depends(require_writer)]
 OrgId = Annotated[int, Path(ge=1, le=MAX_ID, description="An organisation's id.")]
 ChallengeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A challenge's id.")]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="A key's id (not the key).")]

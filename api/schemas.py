@@ -8,6 +8,8 @@ server agree (see :mod:`api.contract`).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +19,7 @@ from matcher import access
 from matcher.access import LOCAL_ADMIN, Principal
 from matcher.domain import KIND_VALUES, MAX_ID, MAX_TEXT, TRL_RANGE, Challenge, Organisation, trl_in_order
 from matcher.ranking.roles import KIND_GROUPS, MAX_ROLES, roles_of
+from matcher.storage.keys import MAX_EXPIRY_DAYS
 
 Kind = Literal["startup", "sme", "large_company", "university", "research_institute", "hospital",
                "care_institution", "public_body", "other"]
@@ -388,3 +391,86 @@ class ImportReport(BaseModel):
     imported: int
     ids: list[int]
     errors: list[dict[str, Any]]
+
+
+def _iso_date(v: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (RFC 3339 full-date, the schema's ``format: date``); pydantic alone would also
+    read ``0`` as a Unix time."""
+    if isinstance(v, str):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return dt.date.fromisoformat(v)
+    return v
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+MEMBER_RULE = "a member key needs organisation_id, the organisation the member belongs to"
+KeyRole = Literal["admin", "staff", "member", "viewer"]
+ExpiryDays = Annotated[int, Field(ge=1, le=MAX_EXPIRY_DAYS), BeforeValidator(_integral)]
+
+
+def _member_schema(schema: dict[str, Any]) -> None:
+    add_rule(schema, MEMBER_RULE, [{"properties": {"role": {"not": {"const": "member"}}}},
+                                   {"required": ["organisation_id"],
+                                    "properties": {"organisation_id": {"type": "integer"}}}])
+
+
+class KeyCreate(Strict):
+    """A new key. It is returned once, in the answer, and never stored in clear."""
+
+    model_config = ConfigDict(json_schema_extra=_member_schema)
+
+    role: KeyRole
+    organisation_id: Id | None = None
+    label: str = Field("", max_length=200, description="A note on who holds the key.")
+    expires_days: ExpiryDays | None = Field(None, description="Days until the key stops working; omitted or "
+                                                             "null: never.")
+
+    @model_validator(mode="after")
+    def _member(self) -> KeyCreate:
+        if self.role == "member" and self.organisation_id is None:
+            raise rule_error("organisation_id", "required when role is 'member'")
+        return self
+
+
+class KeyPublic(BaseModel):
+    """A key as an admin sees it: never the key, only its first characters (``prefix``)."""
+
+    id: int
+    prefix: str
+    role: str
+    organisation_id: int | None
+    label: str
+    created_at: str
+    last_used_at: str | None = Field(description="Written at most once a minute.")
+    expires_at: str | None
+    revoked_at: str | None
+    status: Literal["active", "expired", "revoked"]
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+    count: int
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The key itself: shown this once, never stored in clear.")
+
+
+class AuditEntryPublic(BaseModel):
+    """One change by a person: who (key, role, organisation; no key for the local admin at the command
+    line), when, what (``action``), to what (``target``), and a small ``detail``."""
+
+    id: int
+    at: str
+    key_id: int | None
+    role: str
+    organisation_id: int | None
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AuditPublic(BaseModel):
+    data: list[AuditEntryPublic]
+    count: int

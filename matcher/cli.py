@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from matcher.cli_admin import audit_cmd, ensure_admin_key, keys_app, signin_link
 from matcher.config import Settings, get_settings
 from matcher.domain import Filters, Suggestion, parse_kind
 from matcher.errors import InvalidInput, MatcherError
@@ -28,8 +29,8 @@ app = typer.Typer(help="Partner matching for MedTech ecosystems.", no_args_is_he
                   pretty_exceptions_enable=False, add_completion=False)
 import_app = typer.Typer(help="Import organisations and projects.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.command("audit")(audit_cmd)
 err = Console(stderr=True)
 out = Console()
 
@@ -128,10 +129,14 @@ def import_cordis_cmd(folder: Annotated[Path, typer.Argument(
 def import_members_cmd(path: Annotated[Path, typer.Argument(help="Member list: .csv, .json or .xlsx.")],
                        as_json: JsonOpt = False) -> None:
     """Import a cluster's member list (CSV, JSON or Excel); bad rows are reported, good rows imported."""
+    from matcher.access import LOCAL_ADMIN
     from matcher.ingest.load import import_members
     from matcher.service import open_store
+    from matcher.storage.audit import record_import
 
-    report = import_members(open_store(get_settings()), path)
+    store = open_store(get_settings())
+    report = import_members(store, path)
+    record_import(store, LOCAL_ADMIN, path.name, report)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
@@ -388,39 +393,6 @@ def train_ranker_cmd(
     typer.echo(f"saved to {folder}; used by default for: {', '.join(used) or 'no task'}")
 
 
-@keys_app.command("create")
-def keys_create_cmd(role: Annotated[str, typer.Option(help="admin, staff, member or viewer.")],
-                    org: Annotated[int | None, typer.Option(help="Organisation id a member key belongs to.")] = None,
-                    label: Annotated[str, typer.Option(help="A note on who holds the key.")] = "") -> None:
-    """Create an API key; the key is printed alone on the last line, once (only its hash is stored)."""
-    from matcher.service import open_store
-    from matcher.storage.keys import create_key
-
-    key = create_key(open_store(get_settings()), role, org, label)
-    err.print(f"created a {role} key; store it now, it is not shown again:")
-    typer.echo(key)
-
-
-def ensure_admin_key(settings: Settings) -> None:
-    """On first start of the embedded default, create a local admin key, print it once and keep it
-    in ``$MATCHER_HOME/admin.key`` (readable by the owner only)."""
-    import os
-
-    from matcher.service import open_store
-    from matcher.storage.keys import count_keys, create_key
-
-    store = open_store(settings)
-    if count_keys(store):
-        return
-    key = create_key(store, "admin", label="local admin (first start)")
-    path = settings.home / "admin.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    err.print(f"first start: created a local admin key (also in {path}):\n{key}")
-
-
 @app.command("serve")
 def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
               port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -446,9 +418,16 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
     with progress_bar() as start:  # embed and index before the workers start, so they load a ready index
         shared_matcher(settings).sync(start)
     ensure_admin_key(settings)
+    h, p = host or settings.host, port or settings.port
+    link = signin_link(settings, h, p)
+    if link:  # a newcomer clicks once and is on the search page; the key stays for the API
+        from matcher.storage.sessions import LINK_LIFETIME
+
+        minutes = int(LINK_LIFETIME.total_seconds() // 60)
+        err.print(f"sign in to the web UI as the local admin (one-time link, valid {minutes} minutes):\n{link}",
+                  highlight=False, soft_wrap=True)
     if workers > 1 and not os.environ.get("MATCHER_THREADS"):  # each worker gets its share of the cores
         os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    h, p = host or settings.host, port or settings.port
     drain = Drain(settings.drain_delay, settings.drain_timeout)
     restarts = RestartLimit(settings.restart_limit, settings.restart_window)
     try:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher.config import get_settings
+from matcher.errors import MatcherError
 from matcher.ingest.cordis import CordisData
 from tests.conftest import TEST_MODEL
 
@@ -78,6 +79,9 @@ def test_import_search_partners_end_to_end(cli_env: Path, small_cordis: CordisDa
     (("partners", "424242"), "organisation 424242 does not exist"),
     (("search", "x", "--kind", "hospitaal"), "unknown kind 'hospitaal'"),
     (("import", "cordis", "/nonexistent/folder"), "does not exist"),
+    (("keys", "revoke", "424242"), "key 424242 does not exist"),
+    (("keys", "create", "--role", "member"), "a member key needs --org"),
+    (("audit", "--since", "yesterday"), "--since: expected a date like 2025-03-01"),
     # choice flags are refused before any import or embedding (a catalogue that does not exist is never read)
     (("eval", "--catalogue", "/nonexistent/folder", "--task", "rol"), "--task: expected one of cold, seeded, role"),
     (("eval", "--catalogue", "/nonexistent/folder", "--task", "role", "--methods", "hybrid"), "--methods: unknown"),
@@ -162,3 +166,80 @@ def test_eval_over_several_splits_reports_mean_range_and_noise(cli_env: Path, he
     assert "x_bm25" not in body["methods"]["bm25"]
     assert {p.name for p in (cli_env / "splits").iterdir()} == {"eval-cold-splits.json", "eval-cold-splits.md"}
     assert "mean [lowest–highest]" in (cli_env / "splits" / "eval-cold-splits.md").read_text()
+
+
+def test_keys_create_list_revoke_and_the_audit_log(cli_env: Path) -> None:
+    from matcher.service import open_store
+    from matcher.storage.keys import authenticate
+
+    code, out, err = run("keys", "create", "--role", "staff", "--label", "Anne (cluster office)", "--expires", "30")
+    key = out.strip().splitlines()[-1]
+    assert code == 0 and key.startswith("mk_") and "valid until" in err
+    run("keys", "create", "--role", "viewer")
+    code, out, _ = run("keys", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and listed["count"] == 2 and key not in out
+    viewer, staff = listed["data"]  # newest first
+    assert (staff["role"], staff["label"], staff["status"], viewer["expires_at"]) == (
+        "staff", "Anne (cluster office)", "active", None)
+    assert staff["expires_at"] > staff["created_at"] and key.startswith(staff["prefix"])
+    code, out, _ = run("keys", "list")
+    assert code == 0 and "Anne" in out and key not in out
+    store = open_store(get_settings())
+    assert authenticate(store, key).role == "staff"
+
+    code, out, _ = run("keys", "revoke", str(staff["id"]))
+    assert code == 0 and f"key #{staff['id']}" in out and "revoked" in out
+    with pytest.raises(MatcherError, match="revoked"):
+        authenticate(store, key)
+    assert json.loads(run("keys", "list", "--json")[1])["data"][1]["status"] == "revoked"
+
+    code, out, _ = run("audit", "--json", "--since", "2020-01-01")
+    entries = json.loads(out)["data"]
+    assert [(e["action"], e["target"], e["key_id"], e["role"]) for e in entries] == [
+        ("key.revoke", f"key:{staff['id']}", None, "admin"), ("key.create", f"key:{viewer['id']}", None, "admin"),
+        ("key.create", f"key:{staff['id']}", None, "admin")]
+    assert json.loads(run("audit", "--json", "--since", "2999-01-01")[1])["count"] == 0
+    assert json.loads(run("audit", "--json", "--limit", "1")[1])["data"][0]["action"] == "key.revoke"
+    code, out, _ = run("audit")
+    assert code == 0 and "local admin (CLI)" in out and "key.revoke" in out
+    store.close()
+
+
+def test_first_start_prints_the_admin_key_and_a_one_time_sign_in_link(cli_env: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from matcher.cli_admin import ensure_admin_key, signin_link
+    from matcher.service import open_store
+    from matcher.storage import sessions
+    from matcher.storage.keys import authenticate, revoke_key
+
+    settings = get_settings()
+    assert signin_link(settings, "127.0.0.1", 8000) is None  # no local admin key yet
+    ensure_admin_key(settings)
+    key = (settings.home / "admin.key").read_text().strip()
+    assert key in capsys.readouterr().err
+    link = signin_link(settings, "127.0.0.1", 8000)
+    assert link is not None and link.startswith("http://127.0.0.1:8000/signin/once?token=")
+    assert signin_link(settings, "0.0.0.0", 8000) is None  # a public bind never prints a way in
+    store = open_store(settings)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    session = sessions.lookup(store, sessions.redeem_link(store, token))
+    assert session is not None and session.principal == authenticate(store, key)
+    with pytest.raises(MatcherError, match="already used"):
+        sessions.redeem_link(store, token)
+    revoke_key(store, session.principal.key_id)  # type: ignore[arg-type]
+    assert signin_link(settings, "127.0.0.1", 8000) is None
+    store.close()
+
+
+def test_a_member_list_import_is_in_the_audit_log(cli_env: Path) -> None:
+    members = cli_env / "members.csv"
+    members.write_text("name,kind,country,description\nIsala,hospital,NL,Teaching hospital in Zwolle.\n"
+                       "Twente Sensors BV,startup,NL,Wearable ECG patches.\n,sme,NL,No name.\n", encoding="utf-8")
+    code, out, _ = run("import", "csv", str(members), "--json")
+    assert code == 3 and json.loads(out)["imported"] == 2  # one bad row: reported, and a non-zero exit
+    [entry] = json.loads(run("audit", "--json")[1])["data"]
+    assert (entry["action"], entry["target"], entry["role"]) == ("organisations.import", "organisations", "admin")
+    assert entry["detail"] == {"file": "members.csv", "imported": 2, "rejected": 1, "ids": json.loads(out)["ids"]}

@@ -22,6 +22,7 @@ from matcher.domain import Challenge
 from matcher.errors import Conflict
 from matcher.queries import suggest_for_challenge_by_role
 from matcher.ranking.roles import to_store
+from matcher.storage import audit
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 ONE = "/{challenge_id:int}"  # an id is digits
@@ -40,7 +41,10 @@ def create_challenge(body: ChallengeCreate, store: StoreDep, p: Writer) -> Chall
     """Pose a challenge; a member poses it for its own organisation."""
     ch = Challenge(**{**body.model_dump(), "roles": to_store(body.model_dump()["roles"])})
     ch.posed_by = access.poser_of(store, p, body.posed_by)
-    return ChallengePublic.of(store.get_challenge(store.save_challenge(ch)))
+    with store.transaction() as conn:
+        cid = store.save_challenge(ch, conn)
+        audit.record(conn, p, "challenge.create", f"challenge:{cid}", {"title": ch.title})
+    return ChallengePublic.of(store.get_challenge(cid))
 
 
 @router.get(ONE, response_model=ChallengePublic)
@@ -53,11 +57,14 @@ def update_challenge(challenge_id: ChallengeId, body: ChallengeUpdate, store: St
                      ) -> ChallengePublic:
     """Change the given fields. 409 when a challenge without a poser would become ``owner``-confidential."""
     ch = access.editable_challenge(store, p, challenge_id)
-    for key, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for key, value in changes.items():
         setattr(ch, key, to_store(value) if key == "roles" else value)
     if not ch.has_owner:
         raise Conflict("confidentiality: 'owner' needs posed_by, and this challenge has no poser")
-    store.save_challenge(ch)
+    with store.transaction() as conn:
+        store.save_challenge(ch, conn)
+        audit.record(conn, p, "challenge.update", f"challenge:{challenge_id}", {"fields": sorted(changes)})
     return ChallengePublic.of(store.get_challenge(challenge_id))
 
 
@@ -72,8 +79,10 @@ def challenge_versions(challenge_id: ChallengeId, store: StoreDep, p: Reader) ->
 
 @router.delete(ONE, status_code=204)
 def delete_challenge(challenge_id: ChallengeId, store: StoreDep, p: Writer) -> Response:
-    access.editable_challenge(store, p, challenge_id, "delete this challenge")
-    store.delete_challenge(challenge_id)
+    ch = access.editable_challenge(store, p, challenge_id, "delete this challenge")
+    with store.transaction() as conn:
+        store.delete_challenge(challenge_id, conn)
+        audit.record(conn, p, "challenge.delete", f"challenge:{challenge_id}", {"title": ch.title})
     return Response(status_code=204)
 
 

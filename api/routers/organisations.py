@@ -25,6 +25,7 @@ from matcher.domain import Organisation, trl_in_order
 from matcher.errors import Conflict, Forbidden, InvalidInput
 from matcher.ingest.load import import_members
 from matcher.queries import partners_by_role, partners_query
+from matcher.storage import audit
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -50,8 +51,10 @@ def list_organisations(store: StoreDep, p: Reader, offset: Annotated[int, Query(
 
 
 @router.post("", status_code=201, response_model=OrganisationStaff, responses=TRL)
-def create_organisation(body: OrganisationCreate, store: StoreDep, _p: StaffUser) -> OrganisationStaff:
-    [oid] = store.upsert_organisations([Organisation(**body.model_dump(), source="api")])
+def create_organisation(body: OrganisationCreate, store: StoreDep, p: StaffUser) -> OrganisationStaff:
+    with store.transaction() as conn:
+        [oid] = store.upsert_organisations([Organisation(**body.model_dump(), source="api")], conn)
+        audit.record(conn, p, "organisation.create", f"organisation:{oid}", {"name": body.name})
     return OrganisationStaff.of(store.get_organisation(oid))
 
 
@@ -67,24 +70,29 @@ def update_organisation(org_id: OrgId, body: OrganisationUpdate, store: StoreDep
     org = access.visible_organisation(store, p, org_id)
     if not access.can_edit_organisation(p, org_id):
         raise Forbidden("you may only edit your own organisation's profile")
-    for key, value in access.editable_changes(p, body.model_dump(exclude_unset=True)).items():
+    changes = access.editable_changes(p, body.model_dump(exclude_unset=True))
+    for key, value in changes.items():
         setattr(org, key, value.strip().upper() if key == "country" else value)
     if not trl_in_order(org.trl_min, org.trl_max):
         raise Conflict(f"trl_min: {org.trl_min} would exceed trl_max {org.trl_max}; change both together")
-    store.upsert_organisations([org])
+    with store.transaction() as conn:
+        store.upsert_organisations([org], conn)
+        audit.record(conn, p, "organisation.update", f"organisation:{org_id}", {"fields": sorted(changes)})
     return organisation_out(p, store.get_organisation(org_id))
 
 
 @router.delete(ONE, status_code=204)
-def delete_organisation(org_id: OrgId, store: StoreDep, _p: StaffUser) -> Response:
-    store.delete_organisation(org_id)
+def delete_organisation(org_id: OrgId, store: StoreDep, p: StaffUser) -> Response:
+    with store.transaction() as conn:
+        store.delete_organisation(org_id, conn)
+        audit.record(conn, p, "organisation.delete", f"organisation:{org_id}")
     return Response(status_code=204)
 
 
 @router.post("/import", response_model=ImportReport,
              responses=rule_responses("POST", "/v1/organisations/import"),
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"encoding": UPLOAD_ENCODING}}}})
-async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser) -> ImportReport:
+async def import_organisations(file: UploadFile, store: StoreDep, p: StaffUser) -> ImportReport:
     """Upload a member list (.csv, .json or .xlsx, by the file name's suffix; at most 20 MB); good rows are
     imported, bad rows reported by line."""
     suffix = Path(file.filename or "").suffix.lower()
@@ -96,7 +104,9 @@ async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        return ImportReport(**import_members(store, path))
+        report = import_members(store, path)
+    audit.record_import(store, p, file.filename or "", report)
+    return ImportReport(**report)
 
 
 @router.get(ONE + "/partners", response_model=SuggestionsPublic)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.web.common import COOKIE, PageRoute, check_csrf, current_session, render, safe_next, store_of
@@ -43,7 +43,23 @@ def signin(request: Request, api_key: Annotated[str, Form(max_length=200)] = "",
     except Forbidden:
         return render(request, "signin.html", 401, next=safe_next(next),
                       error="That key is not valid or has been revoked. Check it and try again.")
-    response = RedirectResponse(safe_next(next), status_code=303)
+    return _signed_in(request, token, safe_next(next))
+
+
+@router.get("/signin/once", response_class=HTMLResponse)
+def signin_once(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """A one-time sign-in link (printed by ``matcher serve`` for the local admin): used up now, and the
+    browser gets a session as if the key had been entered."""
+    try:
+        session_token = sessions.redeem_link(store_of(request), token)
+    except Forbidden as exc:
+        return render(request, "signin.html", 401, next="/", error=f"{str(exc).capitalize()}. Sign in with "
+                      "your API key instead; the server prints a new link each time it starts.")
+    return _signed_in(request, session_token, "/")
+
+
+def _signed_in(request: Request, token: str, target: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()), httponly=True,
                         secure=_secure(request), samesite="lax", path="/")
     return response

@@ -31,7 +31,7 @@ from matcher.domain import MAX_ID, MAX_TEXT, Challenge
 from matcher.errors import Conflict, InvalidInput
 from matcher.queries import suggest_for_challenge_by_role
 from matcher.ranking.roles import roles_of, to_store
-from matcher.storage import shortlists
+from matcher.storage import audit, shortlists
 from matcher.storage.keys import list_feedback, record_feedback
 from matcher.storage.store import Store
 
@@ -112,7 +112,9 @@ def create_challenge_form(request: Request, title: Short = "", description: Fiel
         body = ChallengeCreate(**values, posed_by=_poser_id(posed_by) if p.is_staff else p.org_id)
         ch = Challenge(**body.model_dump())
         ch.posed_by = access.poser_of(store, p, body.posed_by)
-        created = store.save_challenge(ch)
+        with store.transaction() as conn:
+            created = store.save_challenge(ch, conn)
+            audit.record(conn, p, "challenge.create", f"challenge:{created}", {"title": ch.title})
     except (ValidationError, InvalidInput) as exc:
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         return _form(request, None, {**values, "posed_by": posed_by}, msg, 422)
@@ -146,6 +148,7 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
               "region": region.strip().upper(), "instrument": instrument.strip(),
               "confidentiality": confidentiality, "status": status}
     rows = [{"name": n, "need": d} for n, d in zip(role_name, role_need, strict=False) if n.strip() or d.strip()]
+    before = vars(ch).copy()
     try:
         if roles_edited and not rows:
             raise InvalidInput("roles: give at least one role with what it should bring, or untick 'Use the roles'")
@@ -158,7 +161,11 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         shown = {"roles_edited": bool(roles_edited), "role_rows": rows + [{"name": "", "need": ""}] * ROLE_ROWS}
         return _form(request, ch, {**vars(ch), **values, **shown}, msg, 422)
-    store_of(request).save_challenge(ch)
+    store = store_of(request)
+    with store.transaction() as conn:
+        store.save_challenge(ch, conn)
+        audit.record(conn, p, "challenge.update", f"challenge:{challenge_id}",
+                     {"fields": sorted(k for k, v in vars(ch).items() if before.get(k) != v)})
     return RedirectResponse(f"/challenges/{challenge_id}?done=saved", status_code=303)
 
 
@@ -189,21 +196,30 @@ def shortlist_add(request: Request, challenge_id: Id, organisation_id: Annotated
     _editable(request, challenge_id, p)
     access.visible_organisation(store_of(request), p, organisation_id)
     added = shortlists.add(store_of(request), challenge_id, organisation_id, p.key_id)
+    if added:
+        audit.record(store_of(request), p, "shortlist.add", f"challenge:{challenge_id}",
+                     {"organisation_id": organisation_id})
     return _back(challenge_id, "added" if added else "already", "shortlist")
 
 
 @router.post("/challenges/{challenge_id}/shortlist/{organisation_id}/note")
 def shortlist_note(request: Request, challenge_id: Id, organisation_id: Id,
                    note: Annotated[str, Form(max_length=shortlists.MAX_NOTE)] = "", csrf: Short = "") -> Response:
-    _editable(request, challenge_id, check_csrf(request, csrf))
+    p = check_csrf(request, csrf)
+    _editable(request, challenge_id, p)
     shortlists.set_note(store_of(request), challenge_id, organisation_id, note)
+    audit.record(store_of(request), p, "shortlist.note", f"challenge:{challenge_id}",
+                 {"organisation_id": organisation_id})
     return _back(challenge_id, "noted", "shortlist")
 
 
 @router.post("/challenges/{challenge_id}/shortlist/{organisation_id}/remove")
 def shortlist_remove(request: Request, challenge_id: Id, organisation_id: Id, csrf: Short = "") -> Response:
-    _editable(request, challenge_id, check_csrf(request, csrf))
+    p = check_csrf(request, csrf)
+    _editable(request, challenge_id, p)
     shortlists.remove(store_of(request), challenge_id, organisation_id)
+    audit.record(store_of(request), p, "shortlist.remove", f"challenge:{challenge_id}",
+                 {"organisation_id": organisation_id})
     return _back(challenge_id, "removed", "shortlist")
 
 

@@ -176,6 +176,9 @@ api_keys = Table(
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # null: never expires
+    Column("last_used_at", DateTime(timezone=True), nullable=True),  # updated at most once a minute
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
 feedback = Table(
@@ -211,4 +214,27 @@ web_sessions = Table(  # browser sign-ins: the cookie holds a random token, only
     Column("csrf", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+signin_links = Table(  # one-time sign-in links (first run): only the token's SHA-256, deleted at first use
+    "signin_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(  # every change by a person: who (the key, its role and organisation), when, what
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    # no foreign keys: the record of who did what outlives the key and the organisation
+    Column("key_id", Integer, nullable=True),  # null: the local admin at the command line
+    Column("role", String(16), nullable=False),
+    Column("organisation_id", Integer, nullable=True),
+    Column("action", String(64), nullable=False, index=True),  # e.g. challenge.create, key.revoke
+    Column("target", String(64), nullable=False),  # e.g. challenge:12, key:3, organisations
+    Column("detail", JSON, nullable=False, default=dict),
 )

@@ -266,17 +266,19 @@ class Store:
                                 t.organisations.c.id).offset(offset).limit(limit))
             return [_org_from_row(r) for r in rows], int(total)
 
-    def delete_organisation(self, org_id: int) -> None:
-        with self.transaction() as conn:
-            ev = conn.execute(select(t.evidence.c.id, t.evidence.c.text_id).where(
-                t.evidence.c.organisation_id == org_id)).all()
-            res = conn.execute(delete(t.organisations).where(t.organisations.c.id == org_id))
-            if res.rowcount == 0:
-                raise NotFound(f"organisation {org_id} does not exist")
-            conn.execute(delete(t.evidence).where(t.evidence.c.organisation_id == org_id))
-            _log(conn, "evidence", [e.id for e in ev], "delete")
-            _log(conn, "organisation", [org_id], "delete")
-            self._drop_orphan_texts(conn, [e.text_id for e in ev])
+    def delete_organisation(self, org_id: int, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.transaction() as c:
+                return self.delete_organisation(org_id, c)
+        ev = conn.execute(select(t.evidence.c.id, t.evidence.c.text_id).where(
+            t.evidence.c.organisation_id == org_id)).all()
+        res = conn.execute(delete(t.organisations).where(t.organisations.c.id == org_id))
+        if res.rowcount == 0:
+            raise NotFound(f"organisation {org_id} does not exist")
+        conn.execute(delete(t.evidence).where(t.evidence.c.organisation_id == org_id))
+        _log(conn, "evidence", [e.id for e in ev], "delete")
+        _log(conn, "organisation", [org_id], "delete")
+        self._drop_orphan_texts(conn, [e.text_id for e in ev])
 
     def count_organisations(self) -> int:
         with self.engine.connect() as conn:
@@ -459,29 +461,32 @@ class Store:
         return len(new)
 
     # ---- challenges ---------------------------------------------------------------------
-    def save_challenge(self, ch: Challenge) -> int:
-        """Insert (``id`` None, or matched by ``external_id``) or update a challenge; returns its id."""
+    def save_challenge(self, ch: Challenge, conn: Connection | None = None) -> int:
+        """Insert (``id`` None, or matched by ``external_id``) or update a challenge; returns its id.
+        In the transaction of ``conn`` when given (an audit record can then commit with it)."""
         if not ch.title.strip() or not ch.description.strip():
             raise InvalidInput("a challenge needs a non-empty title and description")
+        if conn is None:
+            with self.transaction() as c:
+                return self.save_challenge(ch, c)
         stamp = now()
         values = {k: getattr(ch, k) for k in _CHALLENGE_FIELDS
                   if k not in ("id", "version", "created_at", "updated_at")}
-        with self.transaction() as conn:
-            cid = ch.id
-            if cid is None and ch.external_id:
-                cid = conn.execute(select(t.challenges.c.id).where(
-                    t.challenges.c.external_id == ch.external_id)).scalar()
-            if cid is None:
-                cid = int(conn.execute(insert(t.challenges).values(created_at=stamp, updated_at=stamp, version=1,
-                                                                   **values)).inserted_primary_key[0])
-            elif conn.execute(update(t.challenges).where(t.challenges.c.id == cid).values(
-                    updated_at=stamp, version=t.challenges.c.version + 1, **values)).rowcount == 0:
-                raise NotFound(f"challenge {cid} does not exist")
-            version = conn.execute(select(t.challenges.c.version).where(t.challenges.c.id == cid)).scalar_one()
-            conn.execute(insert(t.challenge_versions).values(
-                challenge_id=cid, version=version, title=ch.title, description=ch.description,
-                wanted_kinds=list(ch.wanted_kinds), roles=ch.roles, saved_at=stamp))
-            _log(conn, "challenge", [cid])
+        cid = ch.id
+        if cid is None and ch.external_id:
+            cid = conn.execute(select(t.challenges.c.id).where(
+                t.challenges.c.external_id == ch.external_id)).scalar()
+        if cid is None:
+            cid = int(conn.execute(insert(t.challenges).values(created_at=stamp, updated_at=stamp, version=1,
+                                                               **values)).inserted_primary_key[0])
+        elif conn.execute(update(t.challenges).where(t.challenges.c.id == cid).values(
+                updated_at=stamp, version=t.challenges.c.version + 1, **values)).rowcount == 0:
+            raise NotFound(f"challenge {cid} does not exist")
+        version = conn.execute(select(t.challenges.c.version).where(t.challenges.c.id == cid)).scalar_one()
+        conn.execute(insert(t.challenge_versions).values(
+            challenge_id=cid, version=version, title=ch.title, description=ch.description,
+            wanted_kinds=list(ch.wanted_kinds), roles=ch.roles, saved_at=stamp))
+        _log(conn, "challenge", [cid])
         return int(cid)
 
     def challenge_versions(self, challenge_id: int) -> list[dict[str, Any]]:
@@ -502,11 +507,13 @@ class Store:
         with self.engine.connect() as conn:
             return [_challenge_from_row(r) for r in conn.execute(select(t.challenges).order_by(t.challenges.c.id))]
 
-    def delete_challenge(self, challenge_id: int) -> None:
-        with self.transaction() as conn:
-            if conn.execute(delete(t.challenges).where(t.challenges.c.id == challenge_id)).rowcount == 0:
-                raise NotFound(f"challenge {challenge_id} does not exist")
-            _log(conn, "challenge", [challenge_id], "delete")
+    def delete_challenge(self, challenge_id: int, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.transaction() as c:
+                return self.delete_challenge(challenge_id, c)
+        if conn.execute(delete(t.challenges).where(t.challenges.c.id == challenge_id)).rowcount == 0:
+            raise NotFound(f"challenge {challenge_id} does not exist")
+        _log(conn, "challenge", [challenge_id], "delete")
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

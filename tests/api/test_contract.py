@@ -6,6 +6,7 @@ rule down: the schema states it, a request that breaks it is refused, one that k
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -89,11 +90,22 @@ def test_owner_challenge_needs_its_owner(world: World, spec: dict[str, Any]) -> 
     assert r.status_code == 409, r.text
 
 
+def test_member_key_needs_its_organisation(world: World, spec: dict[str, Any]) -> None:
+    [rule] = _component(spec, "KeyCreate")["allOf"]
+    assert "organisation_id" in rule["description"]
+    assert _component(spec, "KeyCreate")["properties"]["expires_days"]["anyOf"][0] == {
+        "type": "integer", "minimum": 1, "maximum": 3650}
+    r = world.client.post("/v1/keys", headers=world.h("admin"), json={"role": "member"})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["detail"]] == ["organisation_id"]
+    r = world.client.post("/v1/keys", headers=world.h("admin"), json={"role": "member", "organisation_id": world.org_a})
+    assert r.status_code == 201 and r.json()["organisation_id"] == world.org_a
+
+
 def test_allow_lists_every_method_of_every_path(world: World, spec: dict[str, Any]) -> None:
     assert len(spec["paths"]) >= 15
     for path, item in spec["paths"].items():
         declared = {m.upper() for m in item if m in HTTP_METHODS}
-        concrete = path.replace("{org_id}", "1").replace("{challenge_id}", "1")
+        concrete = re.sub(r"\{[a-z_]+\}", "1", path)
         r = world.client.options(concrete, headers=world.h("staff"))
         assert r.status_code == 405, path
         allowed = {m.strip() for m in r.headers["allow"].split(",")}

@@ -88,3 +88,26 @@ def test_a_write_through_one_worker_is_seen_by_both(two_workers: Server) -> None
     stored = count_texts(s.home)
     answers = _on_both(lambda: _vectors(s))
     assert len({w for w, _ in answers}) == 2 and {n for _, n in answers} == {stored}, (answers, stored)
+
+
+def _status_with(server: Server, key: str) -> tuple[str, int]:
+    """(worker that answered, status) of a read with ``key``, on a fresh connection."""
+    r = httpx.get(f"{server.url}/v1/challenges", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    return r.headers["X-Matcher-Worker"], r.status_code
+
+
+def test_a_key_revoked_through_one_worker_is_refused_at_once_by_both(two_workers: Server) -> None:
+    """No worker keeps a key valid from memory: each checks the database on every request."""
+    s = two_workers
+    r = httpx.post(f"{s.url}/v1/keys", headers=s.headers, timeout=30, json={"role": "viewer", "label": "leaked"})
+    assert r.status_code == 201, r.text
+    key, key_id = r.json()["key"], r.json()["id"]
+    answers = _on_both(lambda: _status_with(s, key))
+    assert len({w for w, _ in answers}) == 2 and {code for _, code in answers} == {200}, answers
+
+    r = httpx.delete(f"{s.url}/v1/keys/{key_id}", headers=s.headers, timeout=30)
+    assert r.status_code == 204, r.text
+    revoker = r.headers["X-Matcher-Worker"]
+    answers = _on_both(lambda: _status_with(s, key))  # every request after the revocation was acknowledged
+    assert len({w for w, _ in answers}) == 2 and revoker in {w for w, _ in answers}
+    assert {code for _, code in answers} == {401}, answers

@@ -42,7 +42,8 @@ START_TIMEOUT = 180.0
 class Site:
     url: str
     store: Store
-    keys: dict[str, str]  # staff, member_a (of the hospital), member_b (of the ECG startup)
+    home: Path  # MATCHER_HOME of the server: admin.key holds the admin key, as after a first start
+    keys: dict[str, str]  # admin, staff, member_a (of the hospital), member_b (of the ECG startup)
     orgs: dict[str, int]  # hand-made profiles by short name
     owner_challenge: int  # confidential ("owner") challenge posed by the hospital
 
@@ -116,9 +117,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, small_cordis: CordisData) -> 
     owner = store.save_challenge(Challenge(
         "Codeword-owner: heart failure at home", "We want to monitor heart failure patients at home with wearables.",
         posed_by=orgs["hospital"], confidentiality="owner"))
-    keys = {"staff": create_key(store, "staff", label="web tests"),
+    keys = {"admin": create_key(store, "admin", label="local admin (first start)"),
+            "staff": create_key(store, "staff", label="web tests"),
             "member_a": create_key(store, "member", orgs["hospital"]),
             "member_b": create_key(store, "member", orgs["ecg"])}
+    (home / "admin.key").write_text(keys["admin"] + "\n", encoding="utf-8")
     port = _free_port()
     env = {**os.environ, "MATCHER_HOME": str(home), "MATCHER_MODEL": TEST_MODEL, "MATCHER_DATABASE_URL": "",
            "PYTHONUNBUFFERED": "1"}
@@ -130,7 +133,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, small_cordis: CordisData) -> 
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, log)
-        yield Site(url, store, keys, orgs, owner)
+        yield Site(url, store, home, keys, orgs, owner)
     finally:
         proc.terminate()
         try:
