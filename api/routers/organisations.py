@@ -21,9 +21,10 @@ from api.schemas import (
     organisation_out,
 )
 from matcher import access
-from matcher.domain import Organisation, trl_in_order
-from matcher.errors import Conflict, Forbidden, InvalidInput
+from matcher.domain import Organisation
+from matcher.errors import InvalidInput
 from matcher.ingest.load import import_members
+from matcher.profiles import update_profile
 from matcher.queries import partners_query
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
@@ -63,16 +64,10 @@ def get_organisation(org_id: OrgId, store: StoreDep, p: Reader) -> OrganisationP
 @router.patch(ONE, response_model=OrganisationPublic | OrganisationStaff, responses=TRL)
 def update_organisation(org_id: OrgId, body: OrganisationUpdate, store: StoreDep, p: Writer
                         ) -> OrganisationPublic | OrganisationStaff:
-    """Change the given fields. 409 when the result would have trl_min above trl_max (one bound stored)."""
-    org = access.visible_organisation(store, p, org_id)
-    if not access.can_edit_organisation(p, org_id):
-        raise Forbidden("you may only edit your own organisation's profile")
-    for key, value in access.editable_changes(p, body.model_dump(exclude_unset=True)).items():
-        setattr(org, key, value.strip().upper() if key == "country" else value)
-    if not trl_in_order(org.trl_min, org.trl_max):
-        raise Conflict(f"trl_min: {org.trl_min} would exceed trl_max {org.trl_max}; change both together")
-    store.upsert_organisations([org])
-    return organisation_out(p, store.get_organisation(org_id))
+    """Change the given fields. 409 when the result would have trl_min above trl_max (one bound stored).
+    A member changes its own profile; contact and notes stay as they are, and its visibility moves only
+    between public and members (other values are ignored)."""
+    return organisation_out(p, update_profile(store, p, org_id, body.model_dump(exclude_unset=True)))
 
 
 @router.delete(ONE, status_code=204)

@@ -14,6 +14,7 @@ from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, valida
 from matcher import access
 from matcher.domain import Filters
 from matcher.engine import Matcher
+from matcher.profiles import completeness
 from matcher.queries import partners_query, text_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -57,8 +58,8 @@ def search_page(request: Request, q: Text = "", kind: Code = "", country: Code =
 
 
 @router.get("/organisations/{org_id}", response_class=HTMLResponse)
-def organisation_page(request: Request, org_id: Id, partners: bool = False, exclude_past: bool = False
-                      ) -> Response:
+def organisation_page(request: Request, org_id: Id, partners: bool = False, exclude_past: bool = False,
+                      done: Code = "") -> Response:
     p = reader(request, principal(request))
     m = _matcher(request)
     org = access.visible_organisation(m.store, p, org_id)
@@ -73,6 +74,8 @@ def organisation_page(request: Request, org_id: Id, partners: bool = False, excl
         query = partners_query(m, org_id, PARTNERS, exclude_past)
         query.visible = access.visible_levels(p)
         found = [s.to_dict() for s in m.search(query)]
+    can_edit = access.can_write(p) and access.can_edit_organisation(p, org_id)
     return render(request, "organisation.html", org=access.organisation_view(p, org), projects=projects,
                   evidence_shown=EVIDENCE_SHOWN, past=past, worked=worked, found=found, exclude_past=exclude_past,
-                  partners=partners, can_edit=access.can_edit_organisation(p, org_id))
+                  partners=partners, can_edit=can_edit, score=completeness(org) if can_edit else None,
+                  saved=done == "saved")
