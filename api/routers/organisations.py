@@ -24,6 +24,7 @@ from matcher import access
 from matcher.domain import Organisation
 from matcher.errors import InvalidInput
 from matcher.ingest.load import import_members
+from matcher.ingest.members import MAX_ROWS
 from matcher.profiles import update_profile
 from matcher.queries import partners_query
 
@@ -80,8 +81,8 @@ def delete_organisation(org_id: OrgId, store: StoreDep, _p: StaffUser) -> Respon
              responses=rule_responses("POST", "/v1/organisations/import"),
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"encoding": UPLOAD_ENCODING}}}})
 async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser) -> ImportReport:
-    """Upload a member list (.csv, .json or .xlsx, by the file name's suffix; at most 20 MB); good rows are
-    imported, bad rows reported by line."""
+    """Upload a member list (.csv, .json or .xlsx, by the file name's suffix; at most 20 MB and 20,000 rows);
+    good rows are imported together (all or none), bad rows reported by line."""
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise InvalidInput("file: expected a .csv, .json or .xlsx file")
@@ -91,7 +92,7 @@ async def import_organisations(file: UploadFile, store: StoreDep, _p: StaffUser)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        return ImportReport(**import_members(store, path))
+        return ImportReport(**import_members(store, path, MAX_ROWS))
 
 
 @router.get(ONE + "/partners", response_model=SuggestionsPublic)

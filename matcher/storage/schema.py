@@ -198,3 +198,13 @@ web_sessions = Table(  # browser sign-ins: the cookie holds a random token, only
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+pending_imports = Table(  # an uploaded member list between its preview and its import; only the token's SHA-256
+    "pending_imports",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
