@@ -6,6 +6,7 @@ and of every bad row, then the import in one transaction. The same parser and th
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,9 +38,11 @@ COUNTS = ("added", "changed", "unchanged", "skipped")
 
 @contextmanager
 def _as_file(filename: str, data: bytes) -> Iterator[Path]:
-    """The upload as a file with its suffix (the parser reads the format from it)."""
+    """The upload as a file under its own name (messages name it) and suffix (the parser reads the format)."""
+    suffix = Path(filename).suffix.lower()
+    stem = re.sub(r"[^\w\-. ]", "_", Path(filename).stem).strip(". ")[:150] or "upload"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{Path(filename).suffix.lower()}"
+        path = Path(tmp) / f"{stem}{suffix}"
         path.write_bytes(data)
         yield path
 
