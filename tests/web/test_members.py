@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 DENTAL = {"id": "W-1", "name": "Oost Orthodontie Print BV", "kind": "sme", "country": "NL", "city": "Almelo",
-          "description": "3D-printed orthodontic aligners made in the clinic the same day.", "contact": "d@dental.example"}
+          "description": "3D-printed orthodontic aligners made in the clinic the same day.",
+          "contact": "d@dental.example"}
 PHARMACY = {"id": "W-2", "name": "Apotheekrobot Twente", "kind": "startup", "country": "NL", "city": "Hengelo",
             "description": "Robots that pick and pack medicines in hospital pharmacies."}
 BAD = {"id": "W-3", "name": "Zonder Soort BV", "kind": "", "description": "A row without a kind."}
