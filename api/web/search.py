@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from api.deps import reader
 from api.schemas import FiltersIn, SearchIn
 from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, validation_message
+from api.web.feedback import feedback_context
 from matcher import access
 from matcher.domain import Filters
 from matcher.engine import Matcher
@@ -39,7 +41,7 @@ def _filters(kind: str, country: str, nuts: str, sme: str) -> FiltersIn:
 
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, q: Text = "", kind: Code = "", country: Code = "", nuts: Code = "",
-                sme: Code = "") -> Response:
+                sme: Code = "", done: Code = "") -> Response:
     p = reader(request, principal(request))
     form = {"q": q, "kind": kind, "country": country, "nuts": nuts, "sme": sme}
     results: list[dict[str, Any]] | None = None
@@ -53,8 +55,10 @@ def search_page(request: Request, q: Text = "", kind: Code = "", country: Code =
             query = text_query(_matcher(request), body.text, body.k, Filters(**body.filters.model_dump()),
                                access.visible_levels(p))
             results = [s.to_dict() for s in _matcher(request).search(query)]
+    back = "/?" + urlencode({k: v for k, v in form.items() if v})
+    fb = feedback_context(_matcher(request).store, p, back, query=q) if results else None
     return render(request, "search.html", form=form, results=results, error=error, examples=EXAMPLES,
-                  kinds=KIND_LABELS)
+                  kinds=KIND_LABELS, fb=fb, saved=done == "verdict")
 
 
 @router.get("/organisations/{org_id}", response_class=HTMLResponse)
