@@ -11,7 +11,7 @@ from matcher.storage.keys import create_key, list_feedback
 from tests.web.conftest import Site, screenshot, sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 QUESTION = "remote monitoring of heart failure patients at home"
 
@@ -20,9 +20,15 @@ def _names(page: Page) -> list[str]:
     return page.locator("article.result h3 a").all_inner_texts()
 
 
+def _verdict(page: Page, name: str, label: str) -> Locator:
+    """The verdict button ``label`` in the group for organisation ``name`` (the first card naming it)."""
+    group = page.get_by_role("group", name=f"Your verdict on {name}", exact=True).first
+    return group.get_by_role("button", name=label, exact=True)
+
+
 def _search(page: Page, text: str) -> None:
     page.get_by_label("What are you looking for?").fill(text)
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     page.wait_for_selector("article.result")
 
 
@@ -35,15 +41,16 @@ def test_verdicts_on_search_results_reorder_the_same_question(page: Page, site: 
     links = page.locator("article.result h3 a")
     ids = {links.nth(i).inner_text(): int((links.nth(i).get_attribute("href") or "").rsplit("/", 1)[-1])
            for i in range(2)}
-    page.get_by_role("button", name=f"Relevant: {second}", exact=True).click()
+    _verdict(page, second, "Relevant").click()
     page.wait_for_url(re.compile(r"done=verdict"))
     assert page.get_by_role("status").inner_text().startswith("Verdict saved")
     after = _names(page)
     assert after[0] == second  # judged relevant: first for this question from now on
     card = page.locator("article.result", has_text=second)
-    assert card.get_by_role("button", name=f"Relevant: {second}", exact=True).get_attribute("aria-pressed") == "true"
+    assert _verdict(page, second, "Relevant").get_attribute("aria-pressed") == "true"
+    assert _verdict(page, second, "Not relevant").get_attribute("aria-pressed") == "false"
     assert "Recorded: Relevant" in card.locator(".recorded").inner_text()
-    page.get_by_role("button", name=f"Not relevant: {first}", exact=True).click()
+    _verdict(page, first, "Not relevant").click()
     page.wait_for_url(re.compile(r"done=verdict"))
     assert first not in _names(page)[:-1]  # judged not relevant: after every other candidate (or cut off)
     screenshot(page, "search-verdicts")
@@ -76,11 +83,12 @@ def test_challenge_verdicts_and_the_follow_up_list(page: Page, site: Site) -> No
 
     sign_in(page, site, "staff")
     page.goto(f"{site.url}/challenges/{cid}")
-    page.get_by_role("button", name=f"Contacted: {target}", exact=True).click()
+    _verdict(page, target, "Contacted").click()
     page.wait_for_url(re.compile(r"/challenges/\d+\?done=verdict"))
     assert page.get_by_role("status").inner_text().startswith("Verdict saved")
+    assert _verdict(page, target, "Contacted").get_attribute("aria-pressed") == "true"
     card = page.locator("article.result", has_text=target).first
-    assert card.get_by_role("button", name=f"Contacted: {target}", exact=True).get_attribute("aria-pressed") == "true"
+    assert card.locator(".recorded").inner_text().startswith("Recorded: Contacted")  # the request has its own tag
 
     page.get_by_role("link", name="Introductions").click()
     row = page.locator("tbody tr", has_text="Follow-up: valpreventie thuis")
