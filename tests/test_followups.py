@@ -18,14 +18,14 @@ def _world(store: Store) -> tuple[int, int, int, Principal, Principal]:
     return a, b, cid, member, staff
 
 
-def test_steps_are_the_first_record_of_each_with_who(sqlite_store: Store) -> None:
-    a, b, cid, member, staff = _world(sqlite_store)
-    record_feedback(sqlite_store, member, b, "introduction", cid, note="please introduce us")
-    record_feedback(sqlite_store, member, b, "relevant", cid)  # a judgement, not a follow-up step
-    record_feedback(sqlite_store, staff, b, "contacted", cid)
-    record_feedback(sqlite_store, member, b, "contacted", cid)  # again: the first one stays
-    record_feedback(sqlite_store, staff, a, "partnered", None, query=" wearable ECG ")
-    items = follow_ups(sqlite_store)
+def test_steps_are_the_first_record_of_each_with_who(store: Store) -> None:
+    a, b, cid, member, staff = _world(store)
+    record_feedback(store, member, b, "introduction", cid, note="please introduce us")
+    record_feedback(store, member, b, "relevant", cid)  # a judgement, not a follow-up step
+    record_feedback(store, staff, b, "contacted", cid)
+    record_feedback(store, member, b, "contacted", cid)  # again: the first one stays
+    record_feedback(store, staff, a, "partnered", None, query=" wearable ECG ")
+    items = follow_ups(store)
     assert [(f.organisation_id, f.challenge_id, f.query, f.stage) for f in items] == [
         (a, None, " wearable ECG ", "partnered"), (b, cid, "", "contacted")]
     steps = items[1].steps
@@ -34,22 +34,22 @@ def test_steps_are_the_first_record_of_each_with_who(sqlite_store: Store) -> Non
     assert steps["introduction"].note == "please introduce us"
     assert steps["contacted"].by.label == "cluster desk" and steps["contacted"].by.role == "staff"
     assert steps["introduction"].at <= steps["contacted"].at
-    assert follow_ups(sqlite_store, limit=1) == items[:1]
+    assert follow_ups(store, limit=1) == items[:1]
 
 
-def test_nothing_to_follow_up_without_steps(sqlite_store: Store) -> None:
-    _a, b, cid, member, _staff = _world(sqlite_store)
-    record_feedback(sqlite_store, member, b, "not_relevant", cid)
-    assert follow_ups(sqlite_store) == []
+def test_nothing_to_follow_up_without_steps(store: Store) -> None:
+    _a, b, cid, member, _staff = _world(store)
+    record_feedback(store, member, b, "not_relevant", cid)
+    assert follow_ups(store) == []
 
 
-def test_judgements_per_question_newer_relevance_wins_and_per_key(sqlite_store: Store) -> None:
-    a, b, cid, member, staff = _world(sqlite_store)
-    record_feedback(sqlite_store, member, b, "relevant", cid)
-    record_feedback(sqlite_store, member, b, "not_relevant", cid)
-    record_feedback(sqlite_store, staff, b, "contacted", cid)
-    record_feedback(sqlite_store, staff, a, "relevant", None, query="falls")
-    assert {o: set(v) for o, v in judgements(sqlite_store, cid).items()} == {b: {"not_relevant", "contacted"}}
-    assert {o: set(v) for o, v in judgements(sqlite_store, cid, key_id=member.key_id).items()} == {b: {"not_relevant"}}
-    assert set(judgements(sqlite_store, query=" falls ")) == {a}  # the search text, stripped
-    assert judgements(sqlite_store, query="other") == {}
+def test_judgements_per_question_newer_relevance_wins_and_per_key(store: Store) -> None:
+    a, b, cid, member, staff = _world(store)
+    record_feedback(store, member, b, "relevant", cid)
+    record_feedback(store, member, b, "not_relevant", cid)
+    record_feedback(store, staff, b, "contacted", cid)
+    record_feedback(store, staff, a, "relevant", None, query="falls")
+    assert {o: set(v) for o, v in judgements(store, cid).items()} == {b: {"not_relevant", "contacted"}}
+    assert {o: set(v) for o, v in judgements(store, cid, key_id=member.key_id).items()} == {b: {"not_relevant"}}
+    assert set(judgements(store, query=" falls ")) == {a}  # the search text, stripped
+    assert judgements(store, query="other") == {}

@@ -43,7 +43,8 @@ def snapshot(store: Store) -> dict[str, Any]:
     return {"orgs": orgs, **counts, "change_no": store.change_no()}
 
 
-def test_plan_shows_added_changed_by_field_unchanged_and_bad_rows(sqlite_store: Store, tmp_path: Path) -> None:
+def test_plan_shows_added_changed_by_field_unchanged_and_bad_rows(store: Store, tmp_path: Path) -> None:
+    sqlite_store = store  # both databases
     import_members(sqlite_store, write_csv(tmp_path / "first.csv", FIRST))
     before = snapshot(sqlite_store)
     second = [

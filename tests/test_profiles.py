@@ -39,11 +39,11 @@ def test_parse_capabilities_splits_trims_and_deduplicates() -> None:
 
 
 @pytest.fixture
-def two(sqlite_store: Store) -> tuple[Store, int, int]:
-    a, b = sqlite_store.upsert_organisations([
+def two(store: Store) -> tuple[Store, int, int]:
+    a, b = store.upsert_organisations([
         Organisation("Own BV", kind="startup", description="Wearables.", contact="c@own.example", notes="n"),
         Organisation("Other BV", kind="sme", description="Imaging.")])
-    return sqlite_store, a, b
+    return store, a, b
 
 
 def test_member_changes_its_own_profile_but_not_staff_fields(two: tuple[Store, int, int]) -> None:
