@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import Organisation, trl_in_order
 from matcher.errors import Conflict, Forbidden
+from matcher.storage import schema as t
 from matcher.storage.store import Store
 
 SHORT_DESCRIPTION = 200
@@ -99,3 +102,15 @@ def parse_capabilities(text: str) -> list[str]:
         if tag:
             out.setdefault(tag.casefold(), tag)
     return list(out.values())
+
+
+def incomplete_profiles(store: Store, limit: int = 50, exclude_source: str = "cordis"
+                        ) -> list[tuple[Organisation, Completeness]]:
+    """The least complete profiles (below 100%), emptiest first, then by name; organisations from
+    ``exclude_source`` are left out (CORDIS participants are found through their projects, not a profile)."""
+    with store.engine.connect() as conn:
+        ids = [i for (i,) in conn.execute(select(t.organisations.c.id).where(
+            t.organisations.c.source != exclude_source))]
+    scored = [(o, completeness(o)) for o in store.get_organisations(ids).values()]
+    scored = [(o, c) for o, c in scored if c.percent < 100]
+    return sorted(scored, key=lambda x: (x[1].percent, x[0].name.lower(), x[0].id or 0))[:limit]

@@ -7,7 +7,14 @@ import pytest
 from matcher.access import Principal, Role
 from matcher.domain import Organisation
 from matcher.errors import Conflict, Forbidden, NotFound
-from matcher.profiles import SHORT_DESCRIPTION, WEIGHTS, completeness, parse_capabilities, update_profile
+from matcher.profiles import (
+    SHORT_DESCRIPTION,
+    WEIGHTS,
+    completeness,
+    incomplete_profiles,
+    parse_capabilities,
+    update_profile,
+)
 from matcher.storage.store import Store
 
 FULL = Organisation("Full BV", kind="startup", description="x" * SHORT_DESCRIPTION, offers="Test rigs",
@@ -85,3 +92,14 @@ def test_trl_range_upside_down_is_a_conflict_and_nothing_is_stored(two: tuple[St
         update_profile(store, staff, a, {"trl_min": 6, "offers": "not stored"})
     org = store.get_organisation(a)
     assert (org.trl_min, org.trl_max, org.offers) == (None, 4, "")
+
+
+def test_incomplete_profiles_emptiest_first_without_cordis_or_complete_ones(store: Store) -> None:
+    half, empty, full, cordis = store.upsert_organisations([
+        Organisation("B Half BV", description="Short.", seeks="A lab", trl_max=6),
+        Organisation("A Empty BV", capabilities=["x"]),
+        FULL,
+        Organisation("Cordis Lab", description="", source="cordis")])
+    found = incomplete_profiles(store)
+    assert [(o.id, c.percent) for o, c in found] == [(empty, 15), (half, 40)]
+    assert [o.id for o, _c in incomplete_profiles(store, limit=1)] == [empty]

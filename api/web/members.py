@@ -24,12 +24,14 @@ from matcher.errors import InvalidInput
 from matcher.ingest.load import ImportPlan, import_members, plan_members
 from matcher.ingest.members import MAX_ROWS, MEMBER_COLUMNS, REQUIRED_COLUMNS
 from matcher.ingest.template import template_csv, template_xlsx
+from matcher.profiles import incomplete_profiles
 from matcher.storage import uploads
 
 log = logging.getLogger("matcher.web")
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PREVIEW_PATH = "/members/preview"
 SHOWN = 300  # rows of each kind listed in a preview; the counts are always complete
+INCOMPLETE_SHOWN = 50
 Token = Annotated[str, Form(max_length=200)]
 TEMPLATES = {"csv": ("text/csv; charset=utf-8", template_csv),
              "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", template_xlsx)}
@@ -57,7 +59,7 @@ def members_page(request: Request, done: str = "", added: int = 0, changed: int 
                  skipped: int = 0) -> Response:
     require_staff(require_key(principal(request)))
     result = dict(zip(COUNTS, (added, changed, unchanged, skipped))) if done == "imported" else None
-    return _page(request, result=result)
+    return _page(request, result=result, incomplete=incomplete_profiles(store_of(request), INCOMPLETE_SHOWN))
 
 
 @router.get("/members/template.{fmt}")

@@ -66,15 +66,17 @@ def edit_profile_page(request: Request, org_id: Id) -> Response:
 def edit_profile(request: Request, org_id: Id, description: Field = "", capabilities: Field = "",
                  offers: Field = "", seeks: Field = "", website: Short = "", trl_min: Short = "",
                  trl_max: Short = "", visibility: Short = "", contact: Short = "", notes: Field = "",
-                 csrf: Short = "") -> Response:
+                 name: Short = "", kind: Short = "", sme: Short = "", country: Short = "", nuts: Short = "",
+                 city: Short = "", csrf: Short = "") -> Response:
     p = check_csrf(request, csrf)
     org = _editable(request, org_id, p)
     values: dict[str, Any] = {"description": description.strip(), "offers": offers.strip(), "seeks": seeks.strip(),
                               "website": website.strip(), "trl_min": trl_min, "trl_max": trl_max}
     if visibility and visibility in _visibilities(p, org):  # a choice the form did not offer keeps the old one
         values["visibility"] = visibility
-    if p.is_staff:
-        values.update(contact=contact.strip(), notes=notes.strip())
+    if p.is_staff:  # who the organisation is and where: staff keep these (the form shows them to staff only)
+        values.update(contact=contact.strip(), notes=notes.strip(), name=name.strip(), kind=kind, sme=bool(sme),
+                      country=country.strip().upper(), nuts=nuts.strip().upper(), city=city.strip())
     shown = {**access.organisation_view(p, org), **values, "capabilities": capabilities}
     try:
         tags = parse_capabilities(capabilities)

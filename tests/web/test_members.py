@@ -97,6 +97,15 @@ def test_staff_preview_and_import_a_member_list_then_its_changes(page: Page, sit
     # the preview is spent: confirming it again is refused with the reason, not imported twice
     again = page.request.post(site.url + "/members/import", form=form)
     assert again.status == 404 and "already imported" in again.text()
+    # the imported members' profiles are thin: they lead the list of profiles that need work, CORDIS ones never
+    pharmacy = site.store.find_organisation("member:W-2")
+    assert pharmacy is not None
+    listed = page.get_by_test_id("incomplete").locator("tbody tr")
+    ids = [int(listed.nth(i).get_attribute("data-org") or 0) for i in range(listed.count())]
+    assert pharmacy.id in ids
+    assert all(site.store.get_organisation(i).source != "cordis" for i in ids)
+    row = page.get_by_test_id("incomplete").locator(f'tr[data-org="{pharmacy.id}"]')
+    assert "offers" in row.inner_text() and "website" in row.inner_text()
 
 
 def test_an_import_the_database_refuses_writes_nothing(page: Page, site: Site, tmp_path: Path) -> None:

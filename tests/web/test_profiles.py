@@ -95,12 +95,19 @@ def test_staff_edit_any_profile_with_contact_and_members_never_see_it(page: Page
     org_id = site.orgs["telecare"]
     sign_in(page, site, "staff")
     page.goto(f"{site.url}/organisations/{org_id}/edit")
+    assert page.get_by_label("Name").input_value() == "Nijmegen Telecare Labs"
+    page.get_by_label("City").fill("Lent")
+    page.get_by_label("Kind").select_option("university")
     page.get_by_label("Contact").fill("dr-telecare-contact@nijmegen.example")
     page.get_by_label("Notes").fill("staff-note-telecare: met at Health Valley event")
     assert page.locator("#visibility option").count() == 3
     page.get_by_role("button", name="Save profile").click()
     page.wait_for_url(re.compile(r"done=saved"))
     assert page.get_by_test_id("staff-contact").inner_text() == "dr-telecare-contact@nijmegen.example"
+    assert page.locator(".profile .meta").inner_text().startswith("University")
+    assert "Lent" in page.locator(".profile .meta").inner_text()
+    stored = site.store.get_organisation(org_id)
+    assert (stored.kind, stored.city, stored.country, stored.nuts) == ("university", "Lent", "NL", "NL226")
     page.context.clear_cookies()
     sign_in(page, site, "member_b")
     page.goto(f"{site.url}/organisations/{org_id}")
