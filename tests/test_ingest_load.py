@@ -110,3 +110,17 @@ def test_templates_read_back_as_the_example_row(tmp_path: Path, suffix: str, mak
     assert (org.name, org.kind, org.sme, org.trl_min, org.trl_max) == (EXAMPLE["name"], "startup", True, 5, 7)
     assert org.capabilities == ["wearable sensors", "remote monitoring", "signal processing"]
     assert set(EXAMPLE) == set(MEMBER_COLUMNS)
+
+
+def test_a_new_row_named_like_a_stored_organisation_is_flagged(store: Store, tmp_path: Path) -> None:
+    """A member list row for an organisation that is already here (from CORDIS, or typed in by hand) would
+    become a second profile: the plan names the stored one."""
+    from matcher.domain import Organisation
+
+    [cordis] = store.upsert_organisations([Organisation("UNIVERSITEIT  TWENTE", kind="university", country="NL",
+                                                        external_id="pic:999", source="cordis")])
+    rows = [{"name": "Universiteit Twente", "kind": "university", "country": "nl", "description": "x"},
+            {"name": "Universiteit Twente", "kind": "university", "country": "DE", "description": "y"},
+            {"name": "Saxion", "kind": "university", "country": "NL", "description": "z"}]
+    plan = plan_members(store, write_csv(tmp_path / "namesakes.csv", rows))
+    assert [(r.organisation.country, r.namesake) for r in plan.added] == [("NL", cordis), ("DE", None), ("NL", None)]

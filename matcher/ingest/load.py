@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
 from matcher.domain import Organisation
+from matcher.storage import schema as t
 from matcher.storage.store import Store
 
 COMPARED: tuple[str, ...] = ("name", "kind", "sme", "country", "nuts", "city", "website", "description",
@@ -40,6 +43,7 @@ class PlannedRow:
     organisation: Organisation
     stored_id: int | None = None
     changes: list[FieldChange] = field(default_factory=list)
+    namesake: int | None = None  # a new row: a stored organisation of the same name and country (a duplicate?)
 
 
 @dataclass
@@ -82,17 +86,44 @@ def plan_members(store: Store, path: Path, max_rows: int | None = None) -> Impor
     rows, errors = _read(path, max_rows)
     with store.engine.connect() as conn:
         stored = store.organisations_by_external_id(conn, [r.organisation.external_id for r in rows])
+        namesakes = _namesakes(conn, [r.organisation for r in rows if r.organisation.external_id not in stored])
     plan = ImportPlan(errors=list(errors))
     for row in rows:
         new = row.organisation
         old = stored.get(new.external_id or "")
         if old is None:
-            plan.added.append(PlannedRow(row.line, new))
+            plan.added.append(PlannedRow(row.line, new, namesake=namesakes.get(_name_key(new.name, new.country))))
             continue
         changes = [FieldChange(f, getattr(old, f), getattr(new, f)) for f in COMPARED
                    if getattr(old, f) != getattr(new, f)]
         (plan.changed if changes else plan.unchanged).append(PlannedRow(row.line, new, old.id, changes))
     return plan
+
+
+def _name_key(name: str, country: str) -> tuple[str, str]:
+    return " ".join(name.lower().split()), country.upper()
+
+
+def _namesakes(conn: Connection, orgs: list[Organisation]) -> dict[tuple[str, str], int]:
+    """Stored organisations with the name (any case and spacing) and country of one of ``orgs``, by that key.
+    An added row with a namesake (a CORDIS participant, one entered by hand) would be a second profile."""
+    wanted = {_name_key(o.name, o.country) for o in orgs}
+    lowered = sorted({" ".join(o.name.split()).lower() for o in orgs})
+    c = t.organisations.c
+    found: dict[tuple[str, str], int] = {}
+    for i in range(0, len(lowered), 500):
+        q = select(c.id, c.name, c.country).where(_squeezed(func.lower(c.name)).in_(lowered[i:i + 500])
+                                                   ).order_by(c.id)
+        for oid, name, country in conn.execute(q):
+            key = _name_key(name, country)
+            if key in wanted:
+                found.setdefault(key, int(oid))
+    return found
+
+
+def _squeezed(expr: Any) -> Any:
+    """``expr`` with runs of up to four spaces as one, in SQL (SQLite and PostgreSQL alike)."""
+    return func.replace(func.replace(expr, "  ", " "), "  ", " ")
 
 
 def import_members(store: Store, path: Path, max_rows: int | None = None) -> dict[str, Any]:

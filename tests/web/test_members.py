@@ -163,6 +163,16 @@ def test_upload_limits_and_wrong_files_are_explained(page: Page, site: Site, tmp
     assert "unknown columns: naam" in page.get_by_role("alert").inner_text()
 
 
+def test_a_row_named_like_an_organisation_already_here_is_flagged(page: Page, site: Site, tmp_path: Path) -> None:
+    sign_in(page, site, "staff")
+    twin = {"name": "OOST  ziekenhuis", "kind": "ziekenhuis", "country": "NL", "description": "Duplicate?"}
+    _preview(page, site, write_csv(tmp_path / "twin.csv", [twin, PHARMACY | {"id": "W-20", "name": "Nieuw BV"}]))
+    flag = page.locator("[data-namesake]")
+    assert flag.count() == 1 and flag.get_attribute("data-namesake") == str(site.orgs["hospital"])
+    assert "second profile" in flag.inner_text()
+    assert "1 with the name of an organisation already here" in page.get_by_test_id("summary").inner_text()
+
+
 def test_member_lists_are_for_staff_only(page: Page, site: Site) -> None:
     sign_in(page, site, "member_b")
     assert page.get_by_role("link", name="Member lists").count() == 0
