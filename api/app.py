@@ -20,12 +20,14 @@ from api.metrics import Metrics
 from api.routers import audit, challenges, consortium, feedback, keys, matching, organisations
 from api.schemas import NOT_BLANK
 from api.web import install as install_web
+from api.web.common import error_page
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 from matcher.service import shared_matcher
 
 log = logging.getLogger("matcher.api")
 UPLOAD_PATH = "/v1/organisations/import"
+UPLOAD_PATHS = (UPLOAD_PATH, "/members/preview")  # the API's import and the web page's preview of one
 UPLOAD_LIMIT = 21 * 1024 * 1024
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
@@ -98,9 +100,13 @@ def _install_handlers(app: FastAPI) -> None:
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
     async def limits_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        limit = UPLOAD_LIMIT if request.url.path == UPLOAD_PATH else settings.max_body_bytes
+        limit = UPLOAD_LIMIT if request.url.path in UPLOAD_PATHS else settings.max_body_bytes
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
+            if request.url.path in UPLOAD_PATHS[1:]:  # a person at a page: a page that says what to do
+                return error_page(request, 413, "The file is too large",
+                                  f"An upload may be at most {UPLOAD_LIMIT // (1024 * 1024) - 1} MB. "
+                                  "Split the list into several files and upload them one by one.")
             return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
         start = time.perf_counter()
         response = await call_next(request)

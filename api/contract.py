@@ -94,7 +94,8 @@ RULES_NOT_IN_SCHEMA: dict[tuple[str, str], tuple[Unstated, ...]] = {
     ("POST", "/v1/organisations/import"): (
         _FILE,
         Unstated("the file holds a member list in its format: a header row with at least `name` and `kind` "
-                 "(CSV in UTF-8 or Windows-1252), a JSON list of objects, or an .xlsx workbook; at most 20 MB",
+                 "(CSV in UTF-8 or Windows-1252), a JSON list of objects, or an .xlsx workbook; at most 20 MB "
+                 "and 20,000 rows",
                  "upload.csv: required columns missing: kind", r"^(upload\.(csv|json|xlsx)|file): "),
     ),
 }

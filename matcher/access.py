@@ -104,8 +104,10 @@ def can_write(p: Principal) -> bool:
 
 
 STAFF_FIELDS: tuple[str, ...] = ("contact", "notes")
-STAFF_SET_FIELDS: tuple[str, ...] = (*STAFF_FIELDS, "visibility")
-"""Profile fields only staff may change (a member editing its own profile leaves them as they are)."""
+"""Profile fields only staff may read and change (a member editing its own profile leaves them as they are)."""
+MEMBER_VISIBILITIES: tuple[str, ...] = ("public", "members")
+"""The visibilities a member may choose for its own profile. ``staff`` (hidden from every non-staff
+search) is cluster staff's to set and to lift."""
 
 
 def organisation_view(p: Principal, org: Organisation) -> dict[str, Any]:
@@ -116,11 +118,18 @@ def organisation_view(p: Principal, org: Organisation) -> dict[str, Any]:
     return view
 
 
-def editable_changes(p: Principal, changes: dict[str, Any]) -> dict[str, Any]:
-    """``changes`` to a profile without the fields ``p`` may not set (staff-only fields for non-staff)."""
+def member_may_set_visibility(org: Organisation, value: str) -> bool:
+    """Whether a member may move its profile from its visibility to ``value`` (public <-> members only)."""
+    return org.visibility in MEMBER_VISIBILITIES and value in MEMBER_VISIBILITIES
+
+
+def editable_changes(p: Principal, changes: dict[str, Any], org: Organisation) -> dict[str, Any]:
+    """``changes`` to ``org``'s profile without what ``p`` may not set: for non-staff, the staff-only
+    fields, and a visibility other than :data:`MEMBER_VISIBILITIES` (or away from ``staff``)."""
     if can_see_staff_fields(p):
         return dict(changes)
-    return {k: v for k, v in changes.items() if k not in STAFF_SET_FIELDS}
+    return {k: v for k, v in changes.items() if k not in STAFF_FIELDS
+            and (k != "visibility" or member_may_set_visibility(org, v))}
 
 
 def visible_organisation(store: Store, p: Principal, org_id: int) -> Organisation:

@@ -20,7 +20,8 @@ from matcher.retrieval.embed import Encoder, load_encoder
 from matcher.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+# MATCHER_SHARED_DATA: the shared data folder when the checkout is not beside it (a git worktree elsewhere)
+SHARED = Path(os.environ.get("MATCHER_SHARED_DATA") or ROOT.parent / "shared" / "data")
 HEALTH = SHARED / "cordis_health"
 TEST_MODEL = os.environ.get("MATCHER_TEST_MODEL", "use-m3")  # fast and multilingual; others tested explicitly
 PG_URL = os.environ.get("MATCHER_TEST_POSTGRES_URL", "")

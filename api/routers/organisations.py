@@ -21,9 +21,11 @@ from api.schemas import (
     organisation_out,
 )
 from matcher import access
-from matcher.domain import Organisation, trl_in_order
-from matcher.errors import Conflict, Forbidden, InvalidInput
+from matcher.domain import Organisation
+from matcher.errors import InvalidInput
 from matcher.ingest.load import import_members
+from matcher.ingest.members import MAX_ROWS
+from matcher.profiles import update_profile
 from matcher.queries import partners_by_role, partners_query
 from matcher.storage import audit
 
@@ -66,19 +68,13 @@ def get_organisation(org_id: OrgId, store: StoreDep, p: Reader) -> OrganisationP
 @router.patch(ONE, response_model=OrganisationPublic | OrganisationStaff, responses=TRL)
 def update_organisation(org_id: OrgId, body: OrganisationUpdate, store: StoreDep, p: Writer
                         ) -> OrganisationPublic | OrganisationStaff:
-    """Change the given fields. 409 when the result would have trl_min above trl_max (one bound stored)."""
-    org = access.visible_organisation(store, p, org_id)
-    if not access.can_edit_organisation(p, org_id):
-        raise Forbidden("you may only edit your own organisation's profile")
-    changes = access.editable_changes(p, body.model_dump(exclude_unset=True))
-    for key, value in changes.items():
-        setattr(org, key, value.strip().upper() if key == "country" else value)
-    if not trl_in_order(org.trl_min, org.trl_max):
-        raise Conflict(f"trl_min: {org.trl_min} would exceed trl_max {org.trl_max}; change both together")
-    with store.transaction() as conn:
-        store.upsert_organisations([org], conn)
-        audit.record(conn, p, "organisation.update", f"organisation:{org_id}", {"fields": sorted(changes)})
-    return organisation_out(p, store.get_organisation(org_id))
+    """Change the given fields. 409 when the result would have trl_min above trl_max (one bound stored).
+    A member changes its own profile; contact and notes stay as they are, and its visibility moves only
+    between public and members (other values are ignored)."""
+    changes = body.model_dump(exclude_unset=True)
+    org = update_profile(store, p, org_id, changes)
+    audit.record(store, p, "organisation.update", f"organisation:{org_id}", {"fields": sorted(changes)})
+    return organisation_out(p, org)
 
 
 @router.delete(ONE, status_code=204)
@@ -93,8 +89,8 @@ def delete_organisation(org_id: OrgId, store: StoreDep, p: StaffUser) -> Respons
              responses=rule_responses("POST", "/v1/organisations/import"),
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"encoding": UPLOAD_ENCODING}}}})
 async def import_organisations(file: UploadFile, store: StoreDep, p: StaffUser) -> ImportReport:
-    """Upload a member list (.csv, .json or .xlsx, by the file name's suffix; at most 20 MB); good rows are
-    imported, bad rows reported by line."""
+    """Upload a member list (.csv, .json or .xlsx, by the file name's suffix; at most 20 MB and 20,000 rows);
+    good rows are imported together (all or none), bad rows reported by line."""
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise InvalidInput("file: expected a .csv, .json or .xlsx file")
@@ -104,7 +100,7 @@ async def import_organisations(file: UploadFile, store: StoreDep, p: StaffUser) 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        report = import_members(store, path)
+        report = import_members(store, path, MAX_ROWS)
     audit.record_import(store, p, file.filename or "", report)
     return ImportReport(**report)
 

@@ -12,12 +12,13 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from api.web import admin, auth, challenges, consortium, ecomap, search
+from api.web import admin, auth, challenges, consortium, ecomap, feedback, members, profiles, search
 from api.web.common import HERE, error_page
 
 
 def install(app: FastAPI) -> None:
-    for router in (auth.router, search.router, challenges.router, ecomap.router, consortium.router, admin.router):
+    for router in (auth.router, search.router, profiles.router, challenges.router, ecomap.router,
+                   consortium.router, members.router, feedback.router, admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

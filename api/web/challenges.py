@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from api.deps import reader, require_key, require_staff, require_writer
+from api.deps import reader, require_key, require_writer
 from api.schemas import ChallengeCreate, ChallengeUpdate
 from api.web.common import (
     SECURITY_HEADERS,
@@ -25,6 +25,7 @@ from api.web.common import (
     store_of,
     validation_message,
 )
+from api.web.feedback import feedback_context
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_ID, MAX_TEXT, Challenge
@@ -41,7 +42,8 @@ POSER_KINDS = ("hospital", "care_institution", "public_body")
 DONE = {"created": "Challenge created. Suggestions are below.", "saved": "Changes saved.",
         "added": "Added to the shortlist.", "already": "That organisation is already on the shortlist.",
         "removed": "Removed from the shortlist.", "noted": "Note saved.",
-        "introduction": "Introduction requested: cluster staff will follow up."}
+        "introduction": "Introduction requested: cluster staff will follow up.",
+        "verdict": "Verdict saved. Suggestions for this challenge take it into account."}
 Field = Annotated[str, Form(max_length=MAX_TEXT)]
 Short = Annotated[str, Form(max_length=300)]
 
@@ -185,8 +187,9 @@ def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Respon
         poser = None
     asked = {r["organisation_id"] for r in list_feedback(m.store, "introduction", 1000)
              if r["challenge_id"] == challenge_id and p.key_id is not None and r["key_id"] == p.key_id}
+    fb = feedback_context(m.store, p, f"/challenges/{challenge_id}", challenge_id=challenge_id)
     return render(request, "challenge.html", ch=ch, poser=poser, found=found, roles=roles, keeps=keeps, entries=entries,
-                  listed={e.organisation.id for e in entries}, asked=asked, done=DONE.get(done, ""))
+                  listed={e.organisation.id for e in entries}, asked=asked, done=DONE.get(done, ""), fb=fb)
 
 
 @router.post("/challenges/{challenge_id}/shortlist")
@@ -244,16 +247,6 @@ def introduction(request: Request, challenge_id: Id, organisation_id: Annotated[
     access.visible_challenge(store, p, challenge_id)
     record_feedback(store, p, organisation_id, "introduction", challenge_id, "", note)
     return _back(challenge_id, "introduction", f"org-{organisation_id}")
-
-
-@router.get("/introductions", response_class=HTMLResponse)
-def introductions_page(request: Request) -> Response:
-    require_staff(require_key(principal(request)))
-    store = store_of(request)
-    rows = list_feedback(store, "introduction")
-    orgs = store.get_organisations({r["organisation_id"] for r in rows})
-    titles = {c.id: c.title for c in store.list_challenges()}
-    return render(request, "introductions.html", rows=rows, orgs=orgs, titles=titles)
 
 
 def _back(challenge_id: int, done: str, anchor: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,9 +12,11 @@ from pydantic import ValidationError
 from api.deps import reader
 from api.schemas import FiltersIn, SearchIn
 from api.web.common import KIND_LABELS, Id, PageRoute, principal, render, validation_message
+from api.web.feedback import feedback_context
 from matcher import access
 from matcher.domain import Filters
 from matcher.engine import Matcher
+from matcher.profiles import completeness
 from matcher.queries import partners_by_role, text_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -38,7 +41,7 @@ def _filters(kind: str, country: str, nuts: str, sme: str) -> FiltersIn:
 
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, q: Text = "", kind: Code = "", country: Code = "", nuts: Code = "",
-                sme: Code = "") -> Response:
+                sme: Code = "", done: Code = "") -> Response:
     p = reader(request, principal(request))
     form = {"q": q, "kind": kind, "country": country, "nuts": nuts, "sme": sme}
     results: list[dict[str, Any]] | None = None
@@ -52,13 +55,15 @@ def search_page(request: Request, q: Text = "", kind: Code = "", country: Code =
             query = text_query(_matcher(request), body.text, body.k, Filters(**body.filters.model_dump()),
                                access.visible_levels(p))
             results = [s.to_dict() for s in _matcher(request).search(query)]
+    back = "/?" + urlencode({k: v for k, v in form.items() if v})
+    fb = feedback_context(_matcher(request).store, p, back, query=q) if results else None
     return render(request, "search.html", form=form, results=results, error=error, examples=EXAMPLES,
-                  kinds=KIND_LABELS)
+                  kinds=KIND_LABELS, fb=fb, saved=done == "verdict")
 
 
 @router.get("/organisations/{org_id}", response_class=HTMLResponse)
-def organisation_page(request: Request, org_id: Id, partners: bool = False, exclude_past: bool = False
-                      ) -> Response:
+def organisation_page(request: Request, org_id: Id, partners: bool = False, exclude_past: bool = False,
+                      done: Code = "") -> Response:
     p = reader(request, principal(request))
     m = _matcher(request)
     org = access.visible_organisation(m.store, p, org_id)
@@ -72,7 +77,8 @@ def organisation_page(request: Request, org_id: Id, partners: bool = False, excl
     if partners:  # per complementary role: a company sees hospitals and labs, never its competitors
         flat, by_role = partners_by_role(m, org_id, PARTNERS, exclude_past, visible=access.visible_levels(p))
         found, roles = [s.to_dict() for s in flat], [r.to_dict() for r in by_role]
+    can_edit = access.can_write(p) and access.can_edit_organisation(p, org_id)
     return render(request, "organisation.html", org=access.organisation_view(p, org), projects=projects,
                   evidence_shown=EVIDENCE_SHOWN, past=past, worked=worked, found=found, roles=roles,
-                  exclude_past=exclude_past,
-                  partners=partners, can_edit=access.can_edit_organisation(p, org_id))
+                  exclude_past=exclude_past, partners=partners, can_edit=can_edit,
+                  score=completeness(org) if can_edit else None, saved=done == "saved")

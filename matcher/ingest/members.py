@@ -25,6 +25,9 @@ MEMBER_COLUMNS: tuple[str, ...] = (
     "id", "name", "kind", "sme", "country", "nuts", "city", "website", "description", "capabilities",
     "offers", "seeks", "trl_min", "trl_max", "visibility", "contact", "notes")
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "kind")
+MAX_ROWS = 20_000
+"""Rows one member list may hold (a region's members are hundreds; a larger file is split or loaded with
+``matcher import``). The upload limit in bytes is the edges' (the API and the web page)."""
 # Narrower limits where the organisations table has a narrower column: an over-long value must be a
 # row error here, not a failed transaction (PostgreSQL enforces VARCHAR lengths) that loses every row.
 # ``id`` leaves room for the "member:" prefix that load.member_key puts in front (external_id is 128).
@@ -58,13 +61,14 @@ class ParsedRow:
     organisation: Organisation
 
 
-def read_members(path: Path) -> tuple[list[ParsedRow], list[RowError]]:
+def read_members(path: Path, max_rows: int | None = None) -> tuple[list[ParsedRow], list[RowError]]:
     """Parse a member list; every good row is returned and every bad row explained.
 
     Args:
         path: a ``.csv`` (``,``, ``;`` or tab separated; UTF-8 with or without BOM, else
             Windows-1252), ``.json`` (a list of objects or ``{"organisations": [...]}``) or
             ``.xlsx`` (first sheet; the first non-empty row is the header) file.
+        max_rows: refuse a file with more rows than this (blank rows not counted); None: no limit.
 
     Returns:
         ``(rows, errors)`` in file order. ``line`` is the physical line where a CSV record
@@ -72,7 +76,7 @@ def read_members(path: Path) -> tuple[list[ParsedRow], list[RowError]]:
 
     Raises:
         NotFound: the file does not exist.
-        InvalidInput: the file as a whole is unusable (suffix, encoding, columns, syntax).
+        InvalidInput: the file as a whole is unusable (suffix, encoding, columns, syntax, too many rows).
     """
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
@@ -81,7 +85,11 @@ def read_members(path: Path) -> tuple[list[ParsedRow], list[RowError]]:
                            f"expected one of: {', '.join(_READERS)}")
     if not path.is_file():
         raise NotFound(f"{path} does not exist")
-    return _parse_items(reader(path))
+    items = reader(path)
+    if max_rows is not None and len(items) > max_rows:
+        raise InvalidInput(f"{path.name}: {len(items):,} rows, more than the {max_rows:,} one file may hold; "
+                           "split it into several files")
+    return _parse_items(items)
 
 
 def _parse_items(items: Iterable[Item]) -> tuple[list[ParsedRow], list[RowError]]:

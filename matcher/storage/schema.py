@@ -238,3 +238,13 @@ audit_log = Table(  # every change by a person: who (the key, its role and organ
     Column("target", String(64), nullable=False),  # e.g. challenge:12, key:3, organisations
     Column("detail", JSON, nullable=False, default=dict),
 )
+
+pending_imports = Table(  # an uploaded member list between its preview and its import; only the token's SHA-256
+    "pending_imports",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

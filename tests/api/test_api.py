@@ -89,6 +89,20 @@ def test_role_matrix_for_organisations(world: World) -> None:
     assert c.delete(f"/v1/organisations/{world.org_b}", headers=world.h("member_b")).status_code == 403
 
 
+def test_member_moves_its_profile_between_public_and_members_only(world: World) -> None:
+    c, h, url = world.client, world.h("member_b"), f"/v1/organisations/{world.org_b}"
+    try:
+        assert c.patch(url, headers=h, json={"visibility": "members"}).json()["visibility"] == "members"
+        assert c.get(url, headers=world.h("viewer")).status_code == 404  # hidden from viewers now
+        # "staff" (hidden from every other member) is cluster staff's to set: ignored, like contact and notes
+        assert c.patch(url, headers=h, json={"visibility": "staff"}).json()["visibility"] == "members"
+        assert c.patch(url, headers=world.h("staff"), json={"visibility": "staff"}).json()["visibility"] == "staff"
+        assert c.patch(url, headers=h, json={"visibility": "public"}).json()["visibility"] == "staff"  # not undone
+    finally:
+        c.patch(url, headers=world.h("staff"), json={"visibility": "public"})
+    assert c.get(url, headers=world.h("viewer")).status_code == 200
+
+
 def test_staff_only_fields_and_profiles_never_reach_members_or_viewers(world: World) -> None:
     c = world.client
     for who in ("member_b", "viewer"):

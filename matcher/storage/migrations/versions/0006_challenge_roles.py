@@ -1,14 +1,14 @@
 """Challenges keep edited roles and a version; every saved state is kept in ``challenge_versions``.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
