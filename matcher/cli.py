@@ -446,6 +446,9 @@ def consortium_cmd(
         exclude: ExcludeOpt = None,
         swap: Annotated[list[int] | None, typer.Option(
             help="Replace this member by the next-best candidate and re-check (repeatable, in order).")] = None,
+        support: Annotated[bool, typer.Option(
+            "--support", help="Add one service firm (project management, consulting, communication) as "
+                              "project support; it never leads.")] = False,
         as_json: JsonOpt = False) -> None:
     """Propose a team that covers the call's aspects and passes the instrument's rules."""
     from matcher.consortium import build_consortium
@@ -456,7 +459,7 @@ def consortium_cmd(
         raise NotFound(f"{text} does not exist")
     ins = load_instrument(instrument)
     c = build_consortium(_open(), text.read_text(encoding="utf-8"), ins, fixed or [], size, exclude or [],
-                         swaps=swap or [])
+                         swaps=swap or [], support=support)
     if as_json:
         typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
         return

@@ -25,12 +25,14 @@ from matcher.consortium import (
     split_aspects,
     swap_member,
 )
-from matcher.consortium.firms import evidence_topics
+from matcher.consortium.firms import MANY_CONSORTIA, evidence_thread, evidence_topics
+from matcher.consortium.pool import catalogue_of, find_service_firms
 from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
 from matcher.ingest.cordis import CordisData
 from matcher.retrieval.embed import Encoder
+from matcher.retrieval.lexical import LexicalIndex
 from matcher.rules import Partner, check_team, is_eligible, load_instrument, purpose
 from matcher.storage.store import Store
 from tests.conftest import open_demo
@@ -221,6 +223,12 @@ def test_cli_json_shape(cli_env: Path, small_cordis: CordisData) -> None:  # noq
     assert code == 0 and second not in [m["organisation"]["id"] for m in json.loads(out)["members"]]
     code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead))
     assert code == 0 and "eligible" in out  # the human table
+    assert not any(m["service_firm"] for m in body["members"])
+    code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead),
+                       "--size", "4", "--support", "--json")
+    helped = json.loads(out)["members"]
+    assert code == 0 and [m["service_firm"] for m in helped] == [False, False, False, True], helped
+    assert helped[0]["organisation"]["id"] == lead and helped[3]["reason"].startswith("project support")
 
 
 def test_evaluation_maps_schemes_and_summarises() -> None:
@@ -299,6 +307,29 @@ def test_service_firms_are_recognised_by_name_and_breadth() -> None:
                                                                                           1.5, 8)
     assert not is_service_firm("Grant Consulting BV", "university", 9.0, 20)  # universities never are
     assert not is_service_firm("Twente Sensors BV", "sme", 9.0, 20)  # breadth alone is not enough
+    assert name_cue("OBOE IPR AB") == "strong" and name_cue("HIPRA SA") == ""  # IP-rights services
+
+
+def test_a_small_firm_without_a_name_cue_is_a_service_firm_only_when_broad_many_times_and_without_a_thread(
+        ) -> None:
+    many = MANY_CONSORTIA
+    assert is_service_firm("Acme AG", "sme", 4.5, many, thread=0.3)
+    assert not is_service_firm("Acme AG", "sme", 4.5, many, thread=0.6)  # a recurring rare term: an R&D supplier
+    assert not is_service_firm("Acme AG", "sme", 4.5, many - 1, thread=0.3)  # too few consortia to tell
+    assert not is_service_firm("Acme AG", "sme", 3.5, many, thread=0.3)  # not broad enough
+    assert not is_service_firm("Acme Pharma NV", "large_company", 6.0, 20, thread=0.1)  # a large firm is broad anyway
+    assert is_service_firm("Acme GmbH", "other", 4.5, many, sme=True, thread=0.3)  # small by the SME flag
+    assert not is_service_firm("Acme Institute", "research_institute", 6.0, 20, sme=True, thread=0.1)
+
+
+def test_evidence_thread_is_hand_computed() -> None:
+    docs = [{"photon", "cancer", "radar"}, {"photon", "telecom"}, {"photon", "cancer"}, {"lidar"}]
+    assert evidence_thread(docs, {"cancer": 0.01}) == 0.75  # "photon" in 3 of 4
+    assert evidence_thread(docs, {"photon": 0.5, "cancer": 0.01}) == 0.5  # "photon" is common: "cancer", 2 of 4
+    assert evidence_thread(docs, dict.fromkeys(["photon", "cancer", "radar", "telecom", "lidar"], 1.0)) == 0.0
+    assert evidence_thread([], {}) == 0.0
+    index = LexicalIndex().fit([1, 2, 3, 4], ["photonic chips", "photonic radar", "heart failure", "radar"])
+    assert index.document_frequency(["photon", "radar", "heart", "unseen"]).tolist() == [0.5, 0.5, 0.25, 0.0]
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +338,27 @@ def demo_matcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
     m = open_demo(tmp_path_factory.mktemp("demo-consortium"))
     yield m
     m.store.close()
+
+
+def demo_service_firms(m: Matcher) -> set[int]:
+    """The service firms of the whole catalogue, by the recogniser (names, breadth, thread)."""
+    cat = catalogue_of(m)
+    ids = [int(i) for i in cat.org_ids]
+    return {i for i, flag in zip(ids, find_service_firms(m, ids, cat.org_index(ids))) if flag}
+
+
+def test_breadth_marks_few_small_firms_of_the_demo_and_none_with_a_thread(demo_matcher: Matcher) -> None:
+    """On the real demo catalogue: breadth marks firms no name gives away (so the signal is used), but
+    only a few of the hundreds of small firms; a firm marked by breadth alone has no recurring rare term."""
+    cat = catalogue_of(demo_matcher)
+    service = demo_service_firms(demo_matcher)
+    orgs = demo_matcher.store.get_organisations(sorted(service))
+    by_breadth = [i for i in service if not name_cue(orgs[i].name)]
+    small = sum(str(k) in ("startup", "sme") for k in cat.kinds)
+    assert 1 <= len(by_breadth) <= 0.01 * small, [orgs[i].name for i in by_breadth]
+    assert all(orgs[i].kind in ("startup", "sme") or orgs[i].sme for i in by_breadth)
+    assert all(len(demo_matcher.store.evidence_of(i)) >= MANY_CONSORTIA for i in by_breadth)
+    assert len(service) <= 0.05 * sum(str(k) in ("startup", "sme", "large_company", "other") for k in cat.kinds)
 
 
 @pytest.mark.parametrize("instrument", ["horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars",
@@ -319,15 +371,28 @@ def test_every_demo_challenge_gets_an_eligible_team_led_by_an_rd_performer(demo_
     purposes = {purpose(r) for r in ins.rules}
     challenges = demo_matcher.store.list_challenges()
     assert len(challenges) == 12
+    service = demo_service_firms(demo_matcher)
     for ch in challenges:
         c = build_consortium(demo_matcher, ch.query_text, ins, visible=PUBLIC)
         assert c.eligible, (ch.title, [r.message for r in c.rules if not r.passed])
         lead = c.members[0]
-        assert not lead.service and not is_service_firm(lead.organisation.name, lead.organisation.kind, 1.0, 1)
-        assert not any(m.service for m in c.members)  # no support asked for: no service firm at all
+        assert not lead.service and lead.organisation.id not in service, (ch.title, lead.organisation.name)
+        assert not any(m.service or m.organisation.id in service for m in c.members)  # no support: no service firm
         assert all(m.reason in purposes for m in c.members if m.reason), [m.reason for m in c.members]
         if instrument in ("eurostars", "mit-rd"):
             assert lead.organisation.sme or lead.organisation.kind in ("startup", "sme")
+
+
+def test_support_adds_one_service_firm_that_never_leads_on_the_demo(demo_matcher: Matcher) -> None:
+    """Asked for, project support is one service firm, not the lead, not counted for the SME rules."""
+    ch = demo_matcher.store.list_challenges()[0]
+    service = demo_service_firms(demo_matcher)
+    for instrument in ("eurostars", "horizon-ria"):
+        c = build_consortium(demo_matcher, ch.query_text, load_instrument(instrument), visible=PUBLIC, support=True)
+        helpers = [m for m in c.members if m.service]
+        assert c.eligible and len(helpers) == 1 and helpers[0] is not c.members[0], [m.role for m in c.members]
+        assert helpers[0].organisation.id in service and helpers[0].role.startswith("project support")
+        assert helpers[0].reason.startswith("project support")
 
 
 def test_per_instrument_summary_is_hand_computed() -> None:

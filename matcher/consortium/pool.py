@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from matcher.consortium.firms import MIN_EVIDENCE, SERVICE_KINDS, name_cue, random_pair_cosine, service_firms
+from matcher.consortium.firms import evidence_thread, needs_evidence, random_pair_cosine, service_firms
 from matcher.domain import Filters, Suggestion
 from matcher.engine import MAX_K, Matcher, Query
 from matcher.errors import InvalidInput
 from matcher.rules import SME_KINDS, Instrument, Partner
-from matcher.text import sentences, words
+from matcher.text import sentences, tokens, words
 
 MAX_ASPECTS = 12
 MIN_ASPECT_WORDS = 3
@@ -155,36 +155,56 @@ def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Seque
     return Pool(list(aspects), cands)
 
 
-_BASELINES: dict[tuple[int, int, int], float] = {}
-
-
 def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
     """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms.
 
-    Evidence vectors are read only for names with a weak cue, the only case where breadth decides.
+    Evidence is read only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its
+    vectors for the breadth, its terms (and their catalogue frequency, from the lexical index) for the
+    thread.
     """
     cat = catalogue_of(matcher)
     orgs = matcher.store.get_organisations(list(ids))
     names = [orgs[i].name if i in orgs else "" for i in ids]
     kinds = [str(cat.kinds[p]) for p in pos]
-    docs = [cat.doc_ids[cat.org_docs(int(p))] if name_cue(name) == "weak" and kind in SERVICE_KINDS
-            and cat.org_start[p + 1] - cat.org_start[p] >= MIN_EVIDENCE else cat.doc_ids[:0]
-            for name, kind, p in zip(names, kinds, pos)]
+    smes = [bool(cat.sme[p]) for p in pos]
+    counts = [int(cat.org_start[p + 1] - cat.org_start[p]) for p in pos]
+    docs = [cat.doc_ids[cat.org_docs(int(p))] if needs_evidence(name, kind, sme, n) else cat.doc_ids[:0]
+            for name, kind, sme, n, p in zip(names, kinds, smes, counts, pos)]
+    evidence = [np.zeros((n, 1)) for n in counts]  # counts only, unless read below
+    threads = [1.0] * len(ids)
     wanted = sorted({int(d) for ds in docs for d in ds})
-    evidence = [np.zeros((int(cat.org_start[p + 1] - cat.org_start[p]), 1)) for p in pos]  # counts only
     if wanted:
-        model = matcher.encoder.model_id
-        key = (id(cat), len(cat.doc_ids), cat.n_orgs)
-        if key not in _BASELINES:
-            sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
-            _BASELINES.clear()
-            _BASELINES[key] = random_pair_cosine(matcher.store.text_vectors(model, cat.doc_ids[sample].tolist())[1])
-        text_ids, vecs = matcher.store.text_vectors(model, wanted)
+        text_ids, vecs = matcher.store.text_vectors(matcher.encoder.model_id, wanted)
         row = {int(t): i for i, t in enumerate(text_ids)}
+        terms = {i: set(tokens(text)) for i, (_hash, text) in matcher.store.texts(wanted).items()}
+        vocab = sorted(set().union(*terms.values()))
+        frequency = dict(zip(vocab, catalogue_lexical(matcher).document_frequency(vocab)))
         for k, ds in enumerate(docs):
             if len(ds):
                 evidence[k] = vecs[[row[int(d)] for d in ds if int(d) in row]]
-    return service_firms(names, kinds, evidence, _BASELINES.get((id(cat), len(cat.doc_ids), cat.n_orgs), 0.0))
+                threads[k] = evidence_thread([terms[int(d)] for d in ds if int(d) in terms], frequency)
+    return service_firms(names, kinds, evidence, _baseline(matcher) if wanted else 0.0, smes, threads)
+
+
+_BASELINES: dict[tuple[int, int, int], float] = {}
+
+
+def _baseline(matcher: Matcher) -> float:
+    """The mean cosine of two random documents of the matcher's catalogue (cached per catalogue)."""
+    cat = catalogue_of(matcher)
+    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+    if key not in _BASELINES:
+        sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
+        _BASELINES.clear()
+        _BASELINES[key] = random_pair_cosine(
+            matcher.store.text_vectors(matcher.encoder.model_id, cat.doc_ids[sample].tolist())[1])
+    return _BASELINES[key]
+
+
+def catalogue_lexical(matcher: Matcher) -> Any:
+    """The matcher's lexical index (for term frequencies in the catalogue)."""
+    catalogue_of(matcher)  # refuses an unsynced matcher
+    return matcher.snapshot_.lexical  # type: ignore[union-attr]
 
 
 def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int] = (),

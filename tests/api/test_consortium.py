@@ -90,3 +90,16 @@ def test_eurostars_meets_its_rules_and_the_page_shows_why_each_member_is_in(worl
     assert page.status_code == 200 and "Why in the team" in page.text
     for reason in reasons:
         assert str(escape(reason)) in page.text
+
+
+def test_support_is_off_by_default_and_adds_one_service_firm_when_asked(world: World) -> None:
+    c, h = world.client, world.h("staff")
+    plain = c.post("/v1/consortium", json=_body(world), headers=h).json()
+    assert not any(m["service_firm"] for m in plain["members"])
+    r = c.post("/v1/consortium", json=_body(world, support=True), headers=h)
+    assert r.status_code == 200, r.text
+    members = r.json()["members"]
+    assert [m["service_firm"] for m in members].count(True) == 1 and not members[0]["service_firm"], members
+    helper = next(m for m in members if m["service_firm"])
+    assert helper["role"].startswith("project support") and helper["reason"].startswith("project support")
+    assert c.post("/v1/consortium", json=_body(world, support="yes"), headers=h).status_code == 422
