@@ -18,13 +18,14 @@ only add candidates that the unfiltered top-k cut off.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 from matcher.consortium.firms import evidence_thread, needs_evidence, random_pair_cosine, service_firms
+from matcher.consortium.roles import CallRole, call_roles, fill_candidates, role_queries
 from matcher.domain import Filters, Suggestion
 from matcher.engine import MAX_K, Matcher, Query
 from matcher.errors import InvalidInput
@@ -48,6 +49,8 @@ class Weights:
     kind: float = 0.1
     country: float = 0.05
     rules: float = 0.5
+    role: float = 1.0  # a role filler's score for the role's need
+    fill: float = 3.0  # per role of the call filled: more than one member's relevance, coverage and diversity
 
 
 @dataclass
@@ -61,10 +64,12 @@ class Candidate:
 
 @dataclass
 class Pool:
-    """The aspects of a call and every candidate any of its queries found (fixed members included)."""
+    """The aspects of a call, every candidate any of its queries found (fixed members included), and the
+    roles the call names with their candidates."""
 
     aspects: list[str]
     candidates: dict[int, Candidate]
+    roles: list[CallRole] = field(default_factory=list)
 
 
 def catalogue_of(matcher: Matcher) -> Any:
@@ -127,13 +132,16 @@ def _meet(a: list[str], b: list[str]) -> list[str] | None:
 
 
 def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Sequence[Suggestion]],
-              fixed: Sequence[int], extra: Sequence[Sequence[Suggestion]] = ()) -> Pool:
+              fixed: Sequence[int], extra: Sequence[Sequence[Suggestion]] = (), roles: Sequence[CallRole] = ()
+              ) -> Pool:
     """A pool from the whole-text ranking (first), one ranking per aspect and the rule queries' rankings
-    (``extra``, same text); kind, country and SME flag come from the matcher's in-memory catalogue, the
+    (``extra``, same text), and the roles' candidates (``roles``: relevance 0 unless the other queries
+    found them too); kind, country and SME flag come from the matcher's in-memory catalogue, the
     service-firm mark from names and evidence (:mod:`matcher.consortium.firms`)."""
     if len(rankings) != len(aspects) + 1:
         raise InvalidInput("make_pool needs one ranking for the whole text and one per aspect")
-    ids = sorted({s.organisation.id or 0 for r in [*rankings, *extra] for s in r} | set(fixed))
+    ids = sorted({s.organisation.id or 0 for r in [*rankings, *extra] for s in r} | set(fixed)
+                 | {i for role in roles for i in role.candidates})
     col = {oid: i for i, oid in enumerate(ids)}
     table = np.zeros((len(rankings), len(ids)))
     for row, ranking in enumerate(rankings):
@@ -152,7 +160,7 @@ def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Seque
     cands = {oid: Candidate(Partner(str(cat.kinds[p]), str(cat.countries[p]), bool(cat.sme[p]), id=oid,
                                     service=bool(service[i])), float(table[0, i]), table[1:, i].copy())
              for i, (oid, p) in enumerate(zip(ids, pos))}
-    return Pool(list(aspects), cands)
+    return Pool(list(aspects), cands, list(roles))
 
 
 def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
@@ -210,7 +218,8 @@ def catalogue_lexical(matcher: Matcher) -> Any:
 def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int] = (),
                      exclude: Sequence[int] = (), visible: tuple[str, ...] | None = None,
                      filters: Filters | None = None, instrument: Instrument | None = None) -> Pool:
-    """Run the whole-text query, one query per aspect and one per rule filter in one batch; pool the results."""
+    """Run the whole-text query, one query per aspect, one per rule filter and one per role the text names
+    (:mod:`matcher.consortium.roles`, each with its role's pipeline) in one batch; pool the results."""
     aspects = split_aspects(text)
     f = filters or Filters()
     f = Filters(f.kinds, f.countries, f.nuts, f.sme, [*f.exclude_ids, *exclude])
@@ -218,7 +227,10 @@ def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int
         matcher.store.get_organisation(oid)  # NotFound for an unknown fixed member
     extra = rule_filters(instrument, f) if instrument is not None else []
     k = pool_size(size)
-    rankings = matcher.search_batch([Query(x, k, f, visible) for x in [text, *aspects]]
-                                    + [Query(text, k, rf, visible) for rf in extra])
-    n = len(aspects) + 1
-    return make_pool(matcher, aspects, rankings[:n], fixed, rankings[n:])
+    asked = role_queries(call_roles(text), text, f, visible, extra)
+    rankings = matcher.search_with([(Query(x, k, f, visible), matcher.pipeline) for x in [text, *aspects]]
+                                   + [(Query(text, k, rf, visible), matcher.pipeline) for rf in extra]
+                                   + [(q, p) for _role, q, p in asked])
+    n, r = len(aspects) + 1, len(rankings) - len(asked)
+    roles = fill_candidates(asked, rankings[r:], text.split(". ")[0], SCORE_FLOOR)
+    return make_pool(matcher, aspects, rankings[:n], fixed, rankings[n:r], roles)
