@@ -469,6 +469,10 @@ def consortium_cmd(
     out.print(table)
     for r in c.rules:
         out.print(f"{'[green]pass[/green]' if r.passed else '[red]FAIL[/red]'} {r.rule}: {r.message}", highlight=False)
+    names = {m.organisation.id: m.organisation.name for m in c.members}
+    for role, by in zip(c.roles, c.filled_by):
+        filled = f"filled by {names[by]}" if by is not None else role.to_dict(None, len(c.members))["why"]
+        out.print(f"role {role.name} ({role.label}): {filled}", highlight=False)
     out.print(f"uncovered aspects: {len(c.uncovered)}  eligible: {c.eligible}")
 
 

@@ -228,6 +228,10 @@ def test_cli_json_shape(cli_env: Path, small_cordis: CordisData) -> None:  # noq
     assert code == 0 and second not in [m["organisation"]["id"] for m in json.loads(out)["members"]]
     code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead))
     assert code == 0 and "eligible" in out  # the human table
+    named = cli_env / "named.txt"
+    named.write_text("Wearable sensors for heart patients at home. We need a hospital for a clinical trial.")
+    code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(named))
+    assert code == 0 and "role hospital (a hospital for a clinical trial): filled by " in out, out
     assert not any(m["service_firm"] for m in body["members"])
     code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead),
                        "--size", "4", "--support", "--json")
