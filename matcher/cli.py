@@ -455,6 +455,9 @@ def consortium_cmd(
         exclude: ExcludeOpt = None,
         swap: Annotated[list[int] | None, typer.Option(
             help="Replace this member by the next-best candidate and re-check (repeatable, in order).")] = None,
+        support: Annotated[bool, typer.Option(
+            "--support", help="Add one service firm (project management, consulting, communication) as "
+                              "project support; it never leads.")] = False,
         as_json: JsonOpt = False) -> None:
     """Propose a team that covers the call's aspects and passes the instrument's rules."""
     from matcher.consortium import build_consortium
@@ -465,7 +468,7 @@ def consortium_cmd(
         raise NotFound(f"{text} does not exist")
     ins = load_instrument(instrument)
     c = build_consortium(_open(), text.read_text(encoding="utf-8"), ins, fixed or [], size, exclude or [],
-                         swaps=swap or [])
+                         swaps=swap or [], support=support)
     if as_json:
         typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
         return
@@ -475,6 +478,10 @@ def consortium_cmd(
     out.print(table)
     for r in c.rules:
         out.print(f"{'[green]pass[/green]' if r.passed else '[red]FAIL[/red]'} {r.rule}: {r.message}", highlight=False)
+    names = {m.organisation.id: m.organisation.name for m in c.members}
+    for role, by in zip(c.roles, c.filled_by):
+        filled = f"filled by {names[by]}" if by is not None else role.to_dict(None, len(c.members))["why"]
+        out.print(f"role {role.name} ({role.label}): {filled}", highlight=False)
     out.print(f"uncovered aspects: {len(c.uncovered)}  eligible: {c.eligible}")
 
 

@@ -12,10 +12,14 @@ import pytest
 
 from matcher.consortium import (
     COVER,
+    CallRole,
     Candidate,
+    Consortium,
     Pool,
     Weights,
+    assign_roles,
     build_consortium,
+    call_roles,
     choose_team,
     forced_reasons,
     is_service_firm,
@@ -25,12 +29,14 @@ from matcher.consortium import (
     split_aspects,
     swap_member,
 )
-from matcher.consortium.firms import evidence_topics
+from matcher.consortium.firms import MANY_CONSORTIA, evidence_thread, evidence_topics
+from matcher.consortium.pool import catalogue_of, find_service_firms
 from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
 from matcher.ingest.cordis import CordisData
 from matcher.retrieval.embed import Encoder
+from matcher.retrieval.lexical import LexicalIndex
 from matcher.rules import Partner, check_team, is_eligible, load_instrument, purpose
 from matcher.storage.store import Store
 from tests.conftest import open_demo
@@ -116,10 +122,11 @@ def test_the_best_team_is_found_with_roles_and_rules(hand: tuple[Matcher, dict[s
 
 
 def test_without_coverage_the_look_alike_competitor_gets_in(hand: tuple[Matcher, dict[str, int]]) -> None:
-    """The weights matter: relevance alone prefers the second ECG-patch startup; coverage and diversity do not."""
+    """The weights matter: relevance alone prefers the second ECG-patch startup; coverage, diversity and the
+    role the call names ("we need support with the Medical Device Regulation") do not."""
     m, ids = hand
     plain = build_consortium(m, CALL, RIA, fixed=[ids["Twente Sensors"]], size=4, visible=PUBLIC,
-                             weights=Weights(coverage=0, kind=0, country=0, rules=0)).to_dict()
+                             weights=Weights(coverage=0, kind=0, country=0, rules=0, role=0, fill=0)).to_dict()
     assert "Patchwork Wearables" in _names(plain, ids)
 
 
@@ -221,6 +228,16 @@ def test_cli_json_shape(cli_env: Path, small_cordis: CordisData) -> None:  # noq
     assert code == 0 and second not in [m["organisation"]["id"] for m in json.loads(out)["members"]]
     code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead))
     assert code == 0 and "eligible" in out  # the human table
+    named = cli_env / "named.txt"
+    named.write_text("Wearable sensors for heart patients at home. We need a hospital for a clinical trial.")
+    code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(named))
+    assert code == 0 and "role hospital (a hospital for a clinical trial): filled by " in out, out
+    assert not any(m["service_firm"] for m in body["members"])
+    code, out, _ = run("consortium", "--instrument", "horizon-ria", "--text", str(call), "--fixed", str(lead),
+                       "--size", "4", "--support", "--json")
+    helped = json.loads(out)["members"]
+    assert code == 0 and [m["service_firm"] for m in helped] == [False, False, False, True], helped
+    assert helped[0]["organisation"]["id"] == lead and helped[3]["reason"].startswith("project support")
 
 
 def test_evaluation_maps_schemes_and_summarises() -> None:
@@ -267,6 +284,36 @@ def test_the_solver_meets_eurostars_where_relevance_alone_would_not() -> None:
     assert forced_reasons(pool, EUROSTARS, helped.team)[5].startswith("project support")
 
 
+def test_roles_are_filled_first_and_the_rules_still_win() -> None:
+    """A role's only candidate gets in although relevance alone prefers others; when the rules need the
+    place, the role stays empty rather than the team ineligible."""
+    pool = _pool((1, "university", "NL", False, 1.0, False), (2, "university", "DE", False, 0.9, False),
+                 (3, "university", "BE", False, 0.8, False), (4, "hospital", "FR", False, 0.1, False),
+                 (5, "sme", "NL", True, 0.3, False), (6, "sme", "BE", True, 0.2, False))
+    assert 4 not in select_team(pool, RIA, 3).team
+    pool.roles = [CallRole(["hospital"], ["hospital"], "a hospital to run the pilot", {4: 1.0})]
+    assert 4 in select_team(pool, RIA, 3).team
+    pool.roles = [CallRole(["hospital"], ["hospital"], "a hospital to run the pilot", {4: 1.0}),
+                  CallRole(["university"], ["university"], "a lab to test it", {3: 1.0, 2: 0.5})]
+    team = select_team(pool, RIA, 3).team
+    assert set(team) == {1, 3, 4} and assign_roles(pool.roles, team) == [4, 3]  # the role's best, not the most relevant
+    chosen = select_team(pool, EUROSTARS, 3)  # lead SME + 2 of 3 for the SME cost: one place for a role
+    assert is_eligible(check_team(EUROSTARS, [pool.candidates[i].partner for i in chosen.team]))
+    assert sum(r is not None for r in assign_roles(pool.roles, chosen.team)) == 1
+
+
+def test_call_roles_and_their_assignment() -> None:
+    roles = call_roles("Better sleep at home. We look for a sensor company, and a lab to test it in older adults.")
+    assert [(r.name, r.kinds) for r in roles] == [("company", ["startup", "sme", "large_company"]),
+                                                   ("university or research institute",
+                                                    ["university", "research_institute"])]
+    assert call_roles("Wearable ECG patch for heart failure at home.") == []  # names no partner
+    roles[0].candidates, roles[1].candidates = {1: 0.9, 2: 0.8}, {1: 0.7}
+    assert assign_roles(roles, [1, 2]) == [2, 1]  # one role per member: the best total (0.8 + 0.7)
+    assert assign_roles(roles, [1, 2], service=[2]) == [1, None]  # a service firm fills no role
+    assert roles[1].reason() == "fills the role: university or research institute — a lab to test it in older adults"
+
+
 def test_when_no_team_can_meet_a_rule_it_says_which_and_why() -> None:
     pool = _pool((1, "university", "NL", False, 1.0, False), (2, "sme", "NL", True, 0.5, False),
                  (3, "sme", "NL", True, 0.4, True))
@@ -299,6 +346,29 @@ def test_service_firms_are_recognised_by_name_and_breadth() -> None:
                                                                                           1.5, 8)
     assert not is_service_firm("Grant Consulting BV", "university", 9.0, 20)  # universities never are
     assert not is_service_firm("Twente Sensors BV", "sme", 9.0, 20)  # breadth alone is not enough
+    assert name_cue("OBOE IPR AB") == "strong" and name_cue("HIPRA SA") == ""  # IP-rights services
+
+
+def test_a_small_firm_without_a_name_cue_is_a_service_firm_only_when_broad_many_times_and_without_a_thread(
+        ) -> None:
+    many = MANY_CONSORTIA
+    assert is_service_firm("Acme AG", "sme", 4.5, many, thread=0.3)
+    assert not is_service_firm("Acme AG", "sme", 4.5, many, thread=0.6)  # a recurring rare term: an R&D supplier
+    assert not is_service_firm("Acme AG", "sme", 4.5, many - 1, thread=0.3)  # too few consortia to tell
+    assert not is_service_firm("Acme AG", "sme", 3.5, many, thread=0.3)  # not broad enough
+    assert not is_service_firm("Acme Pharma NV", "large_company", 6.0, 20, thread=0.1)  # a large firm is broad anyway
+    assert is_service_firm("Acme GmbH", "other", 4.5, many, sme=True, thread=0.3)  # small by the SME flag
+    assert not is_service_firm("Acme Institute", "research_institute", 6.0, 20, sme=True, thread=0.1)
+
+
+def test_evidence_thread_is_hand_computed() -> None:
+    docs = [{"photon", "cancer", "radar"}, {"photon", "telecom"}, {"photon", "cancer"}, {"lidar"}]
+    assert evidence_thread(docs, {"cancer": 0.01}) == 0.75  # "photon" in 3 of 4
+    assert evidence_thread(docs, {"photon": 0.5, "cancer": 0.01}) == 0.5  # "photon" is common: "cancer", 2 of 4
+    assert evidence_thread(docs, dict.fromkeys(["photon", "cancer", "radar", "telecom", "lidar"], 1.0)) == 0.0
+    assert evidence_thread([], {}) == 0.0
+    index = LexicalIndex().fit([1, 2, 3, 4], ["photonic chips", "photonic radar", "heart failure", "radar"])
+    assert index.document_frequency(["photon", "radar", "heart", "unseen"]).tolist() == [0.5, 0.5, 0.25, 0.0]
 
 
 @pytest.fixture(scope="module")
@@ -309,25 +379,87 @@ def demo_matcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matcher]:
     m.store.close()
 
 
+def demo_service_firms(m: Matcher) -> set[int]:
+    """The service firms of the whole catalogue, by the recogniser (names, breadth, thread)."""
+    cat = catalogue_of(m)
+    ids = [int(i) for i in cat.org_ids]
+    return {i for i, flag in zip(ids, find_service_firms(m, ids, cat.org_index(ids))) if flag}
+
+
+def test_breadth_marks_few_small_firms_of_the_demo_and_none_with_a_thread(demo_matcher: Matcher) -> None:
+    """On the real demo catalogue: breadth marks firms no name gives away (so the signal is used), but
+    only a few of the hundreds of small firms; a firm marked by breadth alone has no recurring rare term."""
+    cat = catalogue_of(demo_matcher)
+    service = demo_service_firms(demo_matcher)
+    orgs = demo_matcher.store.get_organisations(sorted(service))
+    by_breadth = [i for i in service if not name_cue(orgs[i].name)]
+    small = sum(str(k) in ("startup", "sme") for k in cat.kinds)
+    assert 1 <= len(by_breadth) <= 0.01 * small, [orgs[i].name for i in by_breadth]
+    assert all(orgs[i].kind in ("startup", "sme") or orgs[i].sme for i in by_breadth)
+    assert all(len(demo_matcher.store.evidence_of(i)) >= MANY_CONSORTIA for i in by_breadth)
+    assert len(service) <= 0.05 * sum(str(k) in ("startup", "sme", "large_company", "other") for k in cat.kinds)
+
+
 @pytest.mark.parametrize("instrument", ["horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars",
                                         "mit-rd", "care-pilot"])
 def test_every_demo_challenge_gets_an_eligible_team_led_by_an_rd_performer(demo_matcher: Matcher,
                                                                           instrument: str) -> None:
     """Issue 17: on the 12 demo challenges every instrument gives an eligible team, the lead is never a
-    service firm, and every member a rule forced in says which rule."""
+    service firm, and every member a rule forced in says which rule. Issue 12: the roles each challenge
+    names are filled, each by a member of the role's kind groups that its own ranking found."""
     ins = load_instrument(instrument)
     purposes = {purpose(r) for r in ins.rules}
     challenges = demo_matcher.store.list_challenges()
     assert len(challenges) == 12
+    service = demo_service_firms(demo_matcher)
+    unfilled: list[str] = []
+    named = 0
     for ch in challenges:
         c = build_consortium(demo_matcher, ch.query_text, ins, visible=PUBLIC)
+        named += bool(c.roles)
         assert c.eligible, (ch.title, [r.message for r in c.rules if not r.passed])
         lead = c.members[0]
-        assert not lead.service and not is_service_firm(lead.organisation.name, lead.organisation.kind, 1.0, 1)
-        assert not any(m.service for m in c.members)  # no support asked for: no service firm at all
-        assert all(m.reason in purposes for m in c.members if m.reason), [m.reason for m in c.members]
+        assert not lead.service and lead.organisation.id not in service, (ch.title, lead.organisation.name)
+        assert not any(m.service or m.organisation.id in service for m in c.members)  # no support: no service firm
+        for m in c.members:  # each part of a reason: the role it fills, or the purpose of a rule
+            assert all(part in purposes or part.startswith("fills the role: ") for part in m.reason.split("; ")
+                       if m.reason), m.reason
         if instrument in ("eurostars", "mit-rd"):
             assert lead.organisation.sme or lead.organisation.kind in ("startup", "sme")
+        unfilled += _check_roles(c, ch.title)
+    # issue 12: the roles first. Only MIT, whose two Dutch SMEs take two of three places, may leave one
+    # role of a challenge empty (when no Dutch SME fits it), and says why
+    assert len(unfilled) <= (3 if instrument == "mit-rd" else 0), unfilled
+    assert named == 12  # every demo challenge names the partners it looks for
+
+
+def _check_roles(c: Consortium, title: str) -> list[str]:
+    """Each role a member fills is filled by one of its candidates of its kinds, whose reason names the role;
+    returns the roles left empty (each with its reason)."""
+    members = {m.organisation.id: m for m in c.members}
+    unfilled = []
+    for role, by in zip(c.roles, c.filled_by):
+        if by is None:
+            why = role.to_dict(None, len(c.members))["why"]
+            assert why, role
+            unfilled.append(f"{title}: {role.name}: {why}")
+            continue
+        m = members[by]
+        assert m.organisation.kind in role.kinds and by in role.candidates and not m.service
+        assert m.fills == role.name and m.reason.startswith(f"fills the role: {role.name} — ")
+    return unfilled
+
+
+def test_support_adds_one_service_firm_that_never_leads_on_the_demo(demo_matcher: Matcher) -> None:
+    """Asked for, project support is one service firm, not the lead, not counted for the SME rules."""
+    ch = demo_matcher.store.list_challenges()[0]
+    service = demo_service_firms(demo_matcher)
+    for instrument in ("eurostars", "horizon-ria"):
+        c = build_consortium(demo_matcher, ch.query_text, load_instrument(instrument), visible=PUBLIC, support=True)
+        helpers = [m for m in c.members if m.service]
+        assert c.eligible and len(helpers) == 1 and helpers[0] is not c.members[0], [m.role for m in c.members]
+        assert helpers[0].organisation.id in service and helpers[0].role.startswith("project support")
+        assert helpers[0].reason.startswith("project support")
 
 
 def test_per_instrument_summary_is_hand_computed() -> None:

@@ -68,9 +68,23 @@ class ConsortiumMember(BaseModel):
     aspects: list[str]
     fixed: bool
     relevance: float
-    reason: str = Field("", description="The rule that forced this member in, e.g. 'added to reach 50% "
-                                        "R&D-performing SME cost'; empty when chosen on relevance and coverage.")
+    reason: str = Field("", description="Why it is in: the role of the call it fills ('fills the role: company "
+                                        "— a company with a hybrid closed-loop system') and the rule that forced "
+                                        "it in ('added to reach 50% R&D-performing SME cost'), joined by '; '; "
+                                        "empty when chosen on relevance and coverage.")
     service_firm: bool = False
+    fills_role: str | None = Field(None, description="The name of the role of the call this member fills.")
+
+
+class ConsortiumRole(BaseModel):
+    name: str = Field(description="The kind groups that may fill it, e.g. 'company' or 'university or research "
+                                  "institute'.")
+    groups: list[str]
+    kinds: list[str]
+    need: str = Field(description="What the partner should bring, in the call's words.")
+    candidates: int = Field(description="Organisations that match the call and fit this role's need.")
+    filled_by: int | None = Field(None, description="The member that fills it.")
+    why: str = Field("", description="Why nobody fills it, when nobody does.")
 
 
 class RuleCheck(BaseModel):
@@ -95,6 +109,9 @@ class ConsortiumPublic(BaseModel):
     coverage: float
     unmet: list[UnmetRule] = Field(default_factory=list, description="Rules no team can meet, and why.")
     method: str = Field("solver", description="solver (rules as constraints) or greedy (the fallback).")
+    roles: list[ConsortiumRole] = Field(default_factory=list, description="The partners the call names, each "
+                                                                          "filled first by a member when the rules "
+                                                                          "leave room.")
 
 
 @router.get("/instruments")

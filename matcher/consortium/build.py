@@ -14,6 +14,7 @@ from typing import Any
 from matcher.consortium.greedy import _check_ids, target_size
 from matcher.consortium.pool import COVER, Pool, Weights, score_candidates
 from matcher.consortium.reasons import forced_reasons
+from matcher.consortium.roles import CallRole, assign_roles
 from matcher.consortium.select import Selection, select_team, swap_team
 from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher
@@ -23,8 +24,10 @@ from matcher.rules import Instrument, Partner, RuleResult, check_team, is_eligib
 
 @dataclass
 class Member:
-    """A chosen organisation, its role in words, the aspects it is responsible for and, when a rule
-    forced it in, that rule's purpose (``reason``, e.g. "added to reach 50% SME cost")."""
+    """A chosen organisation, its role in words, the aspects it is responsible for and why it is in
+    (``reason``): the role of the call it fills ("fills the role: company — a company with a hybrid
+    closed-loop …") and, when a rule forced it in, that rule's purpose ("added to reach 50% SME cost"),
+    joined by "; "."""
 
     organisation: Organisation
     role: str
@@ -33,6 +36,7 @@ class Member:
     relevance: float
     reason: str = ""
     service: bool = False
+    fills: str = ""  # the name of the role the call names that this member fills ("company"), or ""
 
 
 @dataclass
@@ -48,13 +52,15 @@ class Consortium:
     extra: dict[str, Any] = field(default_factory=dict)
     unmet: list[tuple[str, str]] = field(default_factory=list)
     method: str = "solver"
+    roles: list[CallRole] = field(default_factory=list)
+    filled_by: list[int | None] = field(default_factory=list)  # per role, the member that fills it
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``matcher consortium --json`` and ``POST /v1/consortium``."""
         return {
             "members": [{"organisation": _org_dict(m.organisation), "role": m.role, "aspects": m.aspects,
                          "fixed": m.fixed, "relevance": round(m.relevance, 4), "reason": m.reason,
-                         "service_firm": m.service} for m in self.members],
+                         "service_firm": m.service, "fills_role": m.fills or None} for m in self.members],
             "uncovered": self.uncovered,
             "rules": [r.to_dict() for r in self.rules],
             "eligible": self.eligible,
@@ -63,6 +69,7 @@ class Consortium:
             "coverage": round(1 - len(self.uncovered) / max(len(self.aspects), 1), 4),
             "unmet": [{"rule": r, "why": why} for r, why in self.unmet],
             "method": self.method,
+            "roles": [r.to_dict(i, len(self.members)) for r, i in zip(self.roles, self.filled_by)],
         }
 
 
@@ -105,18 +112,21 @@ def describe(matcher: Matcher, pool: Pool, instrument: Instrument, team: Sequenc
     orgs = matcher.store.get_organisations(ids)
     owned, uncovered = responsibilities(pool, ids)
     reasons = forced_reasons(pool, instrument, ids, fixed, weights)
+    filled_by = assign_roles(pool.roles, ids, [i for i in ids if pool.candidates[i].partner.service])
+    fills = {i: r for r, i in zip(pool.roles, filled_by) if i is not None}
     members = []
     for n, i in enumerate(ids):
         service = pool.candidates[i].partner.service
         role = _role(orgs[i], n, i in fixed, [_label(pool.aspects[j]) for j in owned[i]], service)
+        reason = "; ".join(x for x in (fills[i].reason() if i in fills else "", reasons.get(i, "")) if x)
         members.append(Member(orgs[i], role, [pool.aspects[j] for j in owned[i]], i in fixed,
-                              pool.candidates[i].relevance, reasons.get(i, ""), service))
+                              pool.candidates[i].relevance, reason, service, fills[i].name if i in fills else ""))
     partners = [Partner(m.organisation.kind, m.organisation.country, m.organisation.sme, name=m.organisation.name,
                         id=m.organisation.id, service=m.service) for m in members]
     results = check_team(instrument, partners)
     return Consortium(instrument, pool.aspects, members, [pool.aspects[j] for j in uncovered], results,
                       is_eligible(results), unmet=chosen.unmet if not is_eligible(results) else [],
-                      method=chosen.method)
+                      method=chosen.method, roles=list(pool.roles), filled_by=filled_by)
 
 
 def build_consortium(matcher: Matcher, text: str, instrument: Instrument, fixed: Sequence[int] = (),

@@ -18,18 +18,19 @@ only add candidates that the unfiltered top-k cut off.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
-from matcher.consortium.firms import MIN_EVIDENCE, SERVICE_KINDS, name_cue, random_pair_cosine, service_firms
+from matcher.consortium.firms import evidence_thread, needs_evidence, random_pair_cosine, service_firms
+from matcher.consortium.roles import CallRole, call_roles, fill_candidates, role_queries
 from matcher.domain import Filters, Suggestion
 from matcher.engine import MAX_K, Matcher, Query
 from matcher.errors import InvalidInput
 from matcher.rules import SME_KINDS, Instrument, Partner
-from matcher.text import sentences, words
+from matcher.text import sentences, tokens, words
 
 MAX_ASPECTS = 12
 MIN_ASPECT_WORDS = 3
@@ -48,6 +49,8 @@ class Weights:
     kind: float = 0.1
     country: float = 0.05
     rules: float = 0.5
+    role: float = 1.0  # a role filler's score for the role's need
+    fill: float = 3.0  # per role of the call filled: more than one member's relevance, coverage and diversity
 
 
 @dataclass
@@ -61,10 +64,12 @@ class Candidate:
 
 @dataclass
 class Pool:
-    """The aspects of a call and every candidate any of its queries found (fixed members included)."""
+    """The aspects of a call, every candidate any of its queries found (fixed members included), and the
+    roles the call names with their candidates."""
 
     aspects: list[str]
     candidates: dict[int, Candidate]
+    roles: list[CallRole] = field(default_factory=list)
 
 
 def catalogue_of(matcher: Matcher) -> Any:
@@ -127,13 +132,16 @@ def _meet(a: list[str], b: list[str]) -> list[str] | None:
 
 
 def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Sequence[Suggestion]],
-              fixed: Sequence[int], extra: Sequence[Sequence[Suggestion]] = ()) -> Pool:
+              fixed: Sequence[int], extra: Sequence[Sequence[Suggestion]] = (), roles: Sequence[CallRole] = ()
+              ) -> Pool:
     """A pool from the whole-text ranking (first), one ranking per aspect and the rule queries' rankings
-    (``extra``, same text); kind, country and SME flag come from the matcher's in-memory catalogue, the
+    (``extra``, same text), and the roles' candidates (``roles``: relevance 0 unless the other queries
+    found them too); kind, country and SME flag come from the matcher's in-memory catalogue, the
     service-firm mark from names and evidence (:mod:`matcher.consortium.firms`)."""
     if len(rankings) != len(aspects) + 1:
         raise InvalidInput("make_pool needs one ranking for the whole text and one per aspect")
-    ids = sorted({s.organisation.id or 0 for r in [*rankings, *extra] for s in r} | set(fixed))
+    ids = sorted({s.organisation.id or 0 for r in [*rankings, *extra] for s in r} | set(fixed)
+                 | {i for role in roles for i in role.candidates})
     col = {oid: i for i, oid in enumerate(ids)}
     table = np.zeros((len(rankings), len(ids)))
     for row, ranking in enumerate(rankings):
@@ -152,45 +160,66 @@ def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Seque
     cands = {oid: Candidate(Partner(str(cat.kinds[p]), str(cat.countries[p]), bool(cat.sme[p]), id=oid,
                                     service=bool(service[i])), float(table[0, i]), table[1:, i].copy())
              for i, (oid, p) in enumerate(zip(ids, pos))}
-    return Pool(list(aspects), cands)
-
-
-_BASELINES: dict[tuple[int, int, int], float] = {}
+    return Pool(list(aspects), cands, list(roles))
 
 
 def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
     """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms.
 
-    Evidence vectors are read only for names with a weak cue, the only case where breadth decides.
+    Evidence is read only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its
+    vectors for the breadth, its terms (and their catalogue frequency, from the lexical index) for the
+    thread.
     """
     cat = catalogue_of(matcher)
     orgs = matcher.store.get_organisations(list(ids))
     names = [orgs[i].name if i in orgs else "" for i in ids]
     kinds = [str(cat.kinds[p]) for p in pos]
-    docs = [cat.doc_ids[cat.org_docs(int(p))] if name_cue(name) == "weak" and kind in SERVICE_KINDS
-            and cat.org_start[p + 1] - cat.org_start[p] >= MIN_EVIDENCE else cat.doc_ids[:0]
-            for name, kind, p in zip(names, kinds, pos)]
+    smes = [bool(cat.sme[p]) for p in pos]
+    counts = [int(cat.org_start[p + 1] - cat.org_start[p]) for p in pos]
+    docs = [cat.doc_ids[cat.org_docs(int(p))] if needs_evidence(name, kind, sme, n) else cat.doc_ids[:0]
+            for name, kind, sme, n, p in zip(names, kinds, smes, counts, pos)]
+    evidence = [np.zeros((n, 1)) for n in counts]  # counts only, unless read below
+    threads = [1.0] * len(ids)
     wanted = sorted({int(d) for ds in docs for d in ds})
-    evidence = [np.zeros((int(cat.org_start[p + 1] - cat.org_start[p]), 1)) for p in pos]  # counts only
     if wanted:
-        model = matcher.encoder.model_id
-        key = (id(cat), len(cat.doc_ids), cat.n_orgs)
-        if key not in _BASELINES:
-            sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
-            _BASELINES.clear()
-            _BASELINES[key] = random_pair_cosine(matcher.store.text_vectors(model, cat.doc_ids[sample].tolist())[1])
-        text_ids, vecs = matcher.store.text_vectors(model, wanted)
+        text_ids, vecs = matcher.store.text_vectors(matcher.encoder.model_id, wanted)
         row = {int(t): i for i, t in enumerate(text_ids)}
+        terms = {i: set(tokens(text)) for i, (_hash, text) in matcher.store.texts(wanted).items()}
+        vocab = sorted(set().union(*terms.values()))
+        frequency = dict(zip(vocab, catalogue_lexical(matcher).document_frequency(vocab)))
         for k, ds in enumerate(docs):
             if len(ds):
                 evidence[k] = vecs[[row[int(d)] for d in ds if int(d) in row]]
-    return service_firms(names, kinds, evidence, _BASELINES.get((id(cat), len(cat.doc_ids), cat.n_orgs), 0.0))
+                threads[k] = evidence_thread([terms[int(d)] for d in ds if int(d) in terms], frequency)
+    return service_firms(names, kinds, evidence, _baseline(matcher) if wanted else 0.0, smes, threads)
+
+
+_BASELINES: dict[tuple[int, int, int], float] = {}
+
+
+def _baseline(matcher: Matcher) -> float:
+    """The mean cosine of two random documents of the matcher's catalogue (cached per catalogue)."""
+    cat = catalogue_of(matcher)
+    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+    if key not in _BASELINES:
+        sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
+        _BASELINES.clear()
+        _BASELINES[key] = random_pair_cosine(
+            matcher.store.text_vectors(matcher.encoder.model_id, cat.doc_ids[sample].tolist())[1])
+    return _BASELINES[key]
+
+
+def catalogue_lexical(matcher: Matcher) -> Any:
+    """The matcher's lexical index (for term frequencies in the catalogue)."""
+    catalogue_of(matcher)  # refuses an unsynced matcher
+    return matcher.snapshot_.lexical  # type: ignore[union-attr]
 
 
 def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int] = (),
                      exclude: Sequence[int] = (), visible: tuple[str, ...] | None = None,
                      filters: Filters | None = None, instrument: Instrument | None = None) -> Pool:
-    """Run the whole-text query, one query per aspect and one per rule filter in one batch; pool the results."""
+    """Run the whole-text query, one query per aspect, one per rule filter and one per role the text names
+    (:mod:`matcher.consortium.roles`, each with its role's pipeline) in one batch; pool the results."""
     aspects = split_aspects(text)
     f = filters or Filters()
     f = Filters(f.kinds, f.countries, f.nuts, f.sme, [*f.exclude_ids, *exclude])
@@ -198,7 +227,10 @@ def score_candidates(matcher: Matcher, text: str, size: int, fixed: Sequence[int
         matcher.store.get_organisation(oid)  # NotFound for an unknown fixed member
     extra = rule_filters(instrument, f) if instrument is not None else []
     k = pool_size(size)
-    rankings = matcher.search_batch([Query(x, k, f, visible) for x in [text, *aspects]]
-                                    + [Query(text, k, rf, visible) for rf in extra])
-    n = len(aspects) + 1
-    return make_pool(matcher, aspects, rankings[:n], fixed, rankings[n:])
+    asked = role_queries(call_roles(text), text, f, visible, extra)
+    rankings = matcher.search_with([(Query(x, k, f, visible), matcher.pipeline) for x in [text, *aspects]]
+                                   + [(Query(text, k, rf, visible), matcher.pipeline) for rf in extra]
+                                   + [(q, p) for _role, q, p in asked])
+    n, r = len(aspects) + 1, len(rankings) - len(asked)
+    roles = fill_candidates(asked, rankings[r:], text.split(". ")[0], SCORE_FLOOR)
+    return make_pool(matcher, aspects, rankings[:n], fixed, rankings[n:r], roles)

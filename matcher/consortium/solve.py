@@ -6,8 +6,15 @@ per ``distinct_countries`` rule, ``u_c`` (country c counted). Maximise::
 
     w.relevance * sum_i rel_i x_i + w.coverage * mean_j sum_i a_ij z_ij + w.kind * sum_k g_k
     + w.country * sum_c h_c + LEAD_BONUS * sum_i rel_i l_i
+    + w.fill * sum_r f_r + w.role * sum_ir s_ir y_ir
 
-subject to the team size, the fixed members, one lead whom the lead rule allows (never a service
+where, per role r the call names, ``f_r`` (the role is filled) is ``sum_i y_ir`` over its candidates
+(``s_ir``: i's score for the role's need), each member filling at most one role (``sum_r y_ir <=
+x_i``). ``w.fill`` (3.0) is more than any one member adds otherwise (at most about 2.2), so the
+roles are filled first and a role stays empty only when the rules need its place or nobody in the
+pool fits it; then the rest of the team is chosen for relevance and coverage.
+
+Subject to the team size, the fixed members, one lead whom the lead rule allows (never a service
 firm), no service firm unless a "project support" member is asked for (then exactly one), and one
 linear constraint per rule (equal cost shares assumed, as the checks do when none are given).
 Solved by HiGHS through :func:`scipy.optimize.milp` within a time limit.
@@ -104,6 +111,7 @@ def solve(problem: Problem, time_limit: float = TIME_LIMIT) -> list[int] | None:
     for xi, li in zip(x, lead):
         m.row({li: 1.0, xi: -1.0}, hi=0.0)
     _coverage_and_diversity(m, pb, cands, x)
+    _roles(m, pb, ids, x)
     service = {xi: 1.0 for c, xi in zip(cands, x) if c.partner.service}
     if pb.support and service:
         k = max(1, sum(pb.pool.candidates[f].partner.service for f in pb.fixed))
@@ -133,6 +141,22 @@ def _coverage_and_diversity(m: _Model, pb: Problem, cands: Sequence[Candidate], 
         for value in {getattr(c.partner, attr) for c in cands}:
             present = m.var(bonus, integer=False)
             m.row({present: 1.0, **{xi: -1.0 for c, xi in zip(cands, x) if getattr(c.partner, attr) == value}}, hi=0.0)
+
+
+def _roles(m: _Model, pb: Problem, ids: Sequence[int], x: list[int]) -> None:
+    """Each role the call names filled by one of its candidates (not a service firm), one role per member."""
+    col = {i: xi for i, xi in zip(ids, x) if not pb.pool.candidates[i].partner.service}
+    per_member: dict[int, dict[int, float]] = {}
+    for role in pb.pool.roles:
+        y = {m.var(pb.weights.role * s, integer=False): col[i] for i, s in role.candidates.items() if i in col}
+        if not y:
+            continue
+        filled = m.var(pb.weights.fill)
+        m.row({**dict.fromkeys(y, 1.0), filled: -1.0}, 0.0, 0.0)
+        for yi, xi in y.items():
+            per_member.setdefault(xi, {})[yi] = 1.0
+    for xi, ys in per_member.items():
+        m.row({**ys, xi: -1.0}, hi=0.0)
 
 
 def _constrain(m: _Model, rule: Rule, cands: Sequence[Candidate], x: list[int], n: int) -> bool:

@@ -76,6 +76,18 @@ class LexicalIndex:
     def __len__(self) -> int:
         return int(self.ids_.shape[0])
 
+    def document_frequency(self, terms: Sequence[str]) -> np.ndarray:
+        """(len(terms),) the share of texts that hold each (stemmed) term; 0 for a term never seen."""
+        out = np.zeros(len(terms))
+        if self._bm25 is None or len(self) == 0:
+            return out
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]  # a column per term (CSC)
+        for k, term in enumerate(terms):
+            col = vocab.get(term)
+            if col is not None and col + 1 < len(indptr):
+                out[k] = (indptr[col + 1] - indptr[col]) / len(self)
+        return out
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0).
 

@@ -90,3 +90,41 @@ def test_eurostars_meets_its_rules_and_the_page_shows_why_each_member_is_in(worl
     assert page.status_code == 200 and "Why in the team" in page.text
     for reason in reasons:
         assert str(escape(reason)) in page.text
+
+
+def test_support_is_off_by_default_and_adds_one_service_firm_when_asked(world: World) -> None:
+    c, h = world.client, world.h("staff")
+    plain = c.post("/v1/consortium", json=_body(world), headers=h).json()
+    assert not any(m["service_firm"] for m in plain["members"])
+    r = c.post("/v1/consortium", json=_body(world, support=True), headers=h)
+    assert r.status_code == 200, r.text
+    members = r.json()["members"]
+    assert [m["service_firm"] for m in members].count(True) == 1 and not members[0]["service_firm"], members
+    helper = next(m for m in members if m["service_firm"])
+    assert helper["role"].startswith("project support") and helper["reason"].startswith("project support")
+    assert c.post("/v1/consortium", json=_body(world, support="yes"), headers=h).status_code == 422
+
+
+def test_the_roles_the_call_names_are_filled_and_shown(world: World) -> None:
+    """Issue 12: a call that names partners gets them first; the JSON says who fills which role (new keys
+    only), and the page lists the roles."""
+    c, h = world.client, world.h("staff")
+    text = (f"{CALL} We look for a sensor company that builds the patch, and a hospital for a clinical pilot "
+            "with heart failure patients.")
+    r = c.post("/v1/consortium", json={"text": text, "instrument": "horizon-ria"}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [x["name"] for x in body["roles"]] == ["company", "hospital"]
+    members = {m["organisation"]["id"]: m for m in body["members"]}
+    for role in body["roles"]:
+        m = members[role["filled_by"]]
+        assert m["fills_role"] == role["name"] and m["organisation"]["kind"] in role["kinds"]
+        assert m["reason"].startswith(f"fills the role: {role['name']} — ") and role["why"] == ""
+    assert all(m["fills_role"] is None for m in body["members"] if m["organisation"]["id"] not in
+               {x["filled_by"] for x in body["roles"]})
+    assert c.post("/signin", data={"api_key": world.keys["staff"], "next": "/consortium"}).status_code in (200, 303)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/consortium").text)
+    assert csrf
+    page = c.post("/consortium", data={"text": text, "instrument": "horizon-ria", "csrf": csrf.group(1)})
+    assert page.status_code == 200 and "Roles the call names" in page.text
+    assert str(escape(members[body["roles"][0]["filled_by"]]["organisation"]["name"])) in page.text
