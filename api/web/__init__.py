@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from api.web import admin, auth, challenges, consortium, ecomap, feedback, members, profiles, search
+from api.web import admin, auth, challenges, consortium, ecomap, feedback, i18n, members, profiles, search
 from api.web.common import HERE, error_page
+from api.web.i18n import gettext
 
 
 def install(app: FastAPI) -> None:
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     async def not_found_page(request: Request, exc: HTTPException) -> Response:
         wants_html = "text/html" in request.headers.get("accept", "")
         if exc.status_code == 404 and wants_html and not request.url.path.startswith("/v1"):
-            return error_page(request, 404, "Page not found",
-                              "There is nothing at this address. Try the search or the list of challenges.")
+            i18n.use_language(request)
+            return error_page(request, 404, gettext("Page not found"),
+                              gettext("There is nothing at this address. Try the search or the list of challenges."))
         return await http_exception_handler(request, exc)

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.web import i18n
 from api.web.common import COOKIE, PageRoute, check_csrf, current_session, render, safe_next, store_of
+from api.web.i18n import gettext
 from matcher.errors import Forbidden
 from matcher.storage import sessions
 
@@ -35,14 +37,14 @@ def signin_page(request: Request, next: str = "/", signed_out: bool = False) -> 
 def signin(request: Request, api_key: Annotated[str, Form(max_length=200)] = "",
            next: Annotated[str, Form(max_length=2000)] = "/") -> Response:  # noqa: A002
     if not _same_origin(request):
-        return render(request, "signin.html", 403, next="/", error="Sign in from this site's own page.")
+        return render(request, "signin.html", 403, next="/", error=gettext("Sign in from this site's own page."))
     if not api_key.strip():
-        return render(request, "signin.html", 400, next=safe_next(next), error="Enter your API key.")
+        return render(request, "signin.html", 400, next=safe_next(next), error=gettext("Enter your API key."))
     try:
         token = sessions.sign_in(store_of(request), api_key.strip())
     except Forbidden:
         return render(request, "signin.html", 401, next=safe_next(next),
-                      error="That key is not valid or has been revoked. Check it and try again.")
+                      error=gettext("That key is not valid or has been revoked. Check it and try again."))
     return _signed_in(request, token, safe_next(next))
 
 
@@ -53,8 +55,10 @@ def signin_once(request: Request, token: Annotated[str, Query(max_length=200)] =
     try:
         session_token = sessions.redeem_link(store_of(request), token)
     except Forbidden as exc:
-        return render(request, "signin.html", 401, next="/", error=f"{str(exc).capitalize()}. Sign in with "
-                      "your API key instead; the server prints a new link each time it starts.")
+        reason = str(exc).capitalize()
+        message = gettext("{reason}. Sign in with your API key instead; the server prints a new link each time "
+                          "it starts.")
+        return render(request, "signin.html", 401, next="/", error=message.format(reason=reason))
     return _signed_in(request, session_token, "/")
 
 
@@ -62,6 +66,16 @@ def _signed_in(request: Request, token: str, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()), httponly=True,
                         secure=_secure(request), samesite="lax", path="/")
+    return response
+
+
+@router.get("/language/{lang}")
+def choose_language(request: Request, lang: str, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:  # noqa: A002
+    """The header's NL | EN switch: the choice is kept in a cookie for a year, and the page comes back."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, secure=_secure(request),
+                            samesite="lax", path="/")
     return response
 
 

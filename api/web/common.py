@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from api.deps import Unauthenticated
+from api.web import i18n
+from api.web.i18n import N_, gettext
 from matcher import access
 from matcher.access import ANONYMOUS, Principal
 from matcher.domain import MAX_ID, MAX_TEXT
@@ -34,19 +36,25 @@ HERE = Path(__file__).resolve().parent
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 COOKIE = "matcher_session"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_translations(i18n.CurrentTranslations(), newstyle=True)  # type: ignore[attr-defined]
 templates.env.globals["MAX_TEXT"] = MAX_TEXT  # the forms' maxlength
 
-KIND_LABELS = {"startup": "Startup", "sme": "SME", "large_company": "Large company", "university": "University",
-               "research_institute": "Research institute", "hospital": "Hospital",
-               "care_institution": "Care institution", "public_body": "Public body", "other": "Other"}
-ROLE_LABELS = {"company": "Company", "university": "University", "research_institute": "Research institute",
-               "hospital": "Hospital or care institution"}
+# Labels are English message ids, translated where they are shown (the `_` of the templates, `gettext` here)
+KIND_LABELS = {"startup": N_("Startup"), "sme": N_("SME"), "large_company": N_("Large company"),
+               "university": N_("University"), "research_institute": N_("Research institute"),
+               "hospital": N_("Hospital"), "care_institution": N_("Care institution"),
+               "public_body": N_("Public body"), "other": N_("Other")}
+ROLE_LABELS = {"company": N_("Company"), "university": N_("University"),
+               "research_institute": N_("Research institute"), "hospital": N_("Hospital or care institution")}
+KEY_ROLE_LABELS = {"admin": N_("admin"), "staff": N_("staff"), "member": N_("member"), "viewer": N_("viewer")}
+STATUS_LABELS = {"open": N_("open"), "draft": N_("draft"), "closed": N_("closed")}
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), plus two greys
 KIND_COLOURS = {"hospital": "#D55E00", "care_institution": "#CC79A7", "university": "#0072B2",
                 "research_institute": "#56B4E9", "startup": "#009E73", "sme": "#E69F00",
                 "large_company": "#7A5C00", "public_body": "#555555", "other": "#999999"}
-CONFIDENTIALITY_LABELS = {"public": "Everyone with a key", "members": "Members and cluster staff",
-                          "staff": "Cluster staff only", "owner": "The posing organisation and cluster staff"}
+CONFIDENTIALITY_LABELS = {"public": N_("Everyone with a key"), "members": N_("Members and cluster staff"),
+                          "staff": N_("Cluster staff only"), "owner": N_("The posing organisation and cluster staff")}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -75,9 +83,13 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
 
 
 templates.env.filters["highlight"] = highlight
-templates.env.filters["kind"] = lambda k: KIND_LABELS.get(k, k)
+templates.env.filters["kind"] = lambda k: gettext(KIND_LABELS[k]) if k in KIND_LABELS else k
+templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else r
+templates.env.filters["key_role"] = lambda r: gettext(KEY_ROLE_LABELS[r]) if r in KEY_ROLE_LABELS else r
+templates.env.filters["status"] = lambda s: gettext(STATUS_LABELS[s]) if s in STATUS_LABELS else s
+templates.env.filters["number"] = i18n.number
 templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS, ROLE_LABELS=ROLE_LABELS,
-                             CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS)
+                             CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS, LANGUAGES=i18n.LANGUAGES)
 
 
 def store_of(request: Request) -> Store:
@@ -101,19 +113,20 @@ def check_csrf(request: Request, sent: str) -> Principal:
     """The signed-in caller of a state-changing form, after checking the form's CSRF token."""
     s = current_session(request)
     if s is None:
-        raise Unauthenticated("please sign in first")
+        raise Unauthenticated(gettext("please sign in first"))
     if not sessions.csrf_ok(s, sent):
-        raise Forbidden("this form has expired; reload the page and try again")
+        raise Forbidden(gettext("this form has expired; reload the page and try again"))
     return s.principal
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = i18n.use_language(request)
     p = principal(request)
     s = current_session(request)
     my_org = store_of(request).get_organisations([p.org_id]).get(p.org_id) if p.org_id else None
     context.update(request=request, me=p, csrf=s.csrf if s else "", signed_in=s is not None,
                    my_org=my_org.name if my_org else "",
-                   is_staff=p.is_staff, can_write=access.can_write(p), role=p.role.value)
+                   is_staff=p.is_staff, can_write=access.can_write(p), role=p.role.value, lang=lang)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -135,7 +148,7 @@ def validation_message(exc: ValidationError | RequestValidationError) -> str:
     for e in exc.errors():
         field = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
         parts.append(f"{field.replace('_', ' ')}: {e.get('msg', 'invalid')}" if field else e.get("msg", "invalid"))
-    return "; ".join(parts) or "some fields are not valid"
+    return "; ".join(parts) or gettext("some fields are not valid")
 
 
 class PageRoute(APIRoute):
@@ -145,6 +158,7 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            i18n.use_language(request)  # before the handler: its messages are made in this language
             try:
                 return await handler(request)
             except Unauthenticated:
@@ -152,21 +166,21 @@ class PageRoute(APIRoute):
                     nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                     target = nxt if request.method == "GET" else request.headers.get("referer", "/")
                     return RedirectResponse(f"/signin?next={_quote(safe_next_local(request, target))}", 303)
-                return error_page(request, 403, "Not allowed", "Your key does not allow this.")
+                return error_page(request, 403, gettext("Not allowed"), gettext("Your key does not allow this."))
             except NotFound as exc:
-                return error_page(request, 404, "Not found", str(exc).capitalize() + ".")
+                return error_page(request, 404, gettext("Not found"), str(exc).capitalize() + ".")
             except Forbidden as exc:
-                return error_page(request, 403, "Not allowed", str(exc).capitalize() + ".")
+                return error_page(request, 403, gettext("Not allowed"), str(exc).capitalize() + ".")
             except (InvalidInput, Conflict) as exc:
-                return error_page(request, 400, "Please check your input", str(exc))
+                return error_page(request, 400, gettext("Please check your input"), str(exc))
             except (ValidationError, RequestValidationError) as exc:
-                return error_page(request, 422, "Please check your input", validation_message(exc))
+                return error_page(request, 422, gettext("Please check your input"), validation_message(exc))
             except MatcherError as exc:
-                return error_page(request, 400, "Something is not right", str(exc))
+                return error_page(request, 400, gettext("Something is not right"), str(exc))
             except Exception:  # a bug: logged in full, shown as a calm page without a traceback
                 log.exception("unexpected error on %s", request.url.path)
-                return error_page(request, 500, "Something went wrong",
-                                  "This is our fault, not yours. Please try again in a moment.")
+                return error_page(request, 500, gettext("Something went wrong"),
+                                  gettext("This is our fault, not yours. Please try again in a moment."))
 
         return page_handler
 

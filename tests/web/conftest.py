@@ -163,6 +163,24 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def page_nl(browser: Browser) -> Iterator[Page]:
+    """Like ``page``, in a browser set to Dutch (it sends ``Accept-Language: nl-NL``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="nl-NL")
+    context.set_default_timeout(20_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def sign_in_nl(page: Page, site: Site, who: str) -> None:
+    """:func:`sign_in` on the Dutch page."""
+    page.goto(site.url + "/signin")
+    page.get_by_label("API-sleutel").fill(site.keys[who])
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(site.url + "/")
+
+
 def sign_in(page: Page, site: Site, who: str) -> None:
     page.goto(site.url + "/signin")
     page.get_by_label("API key").fill(site.keys[who])

@@ -1,0 +1,131 @@
+"""The web UI in Dutch and English, in a real browser: the language follows Accept-Language, the header's
+NL | EN switch keeps a choice on every page, and the main flow (sign in, search, challenge, consortium)
+reads in Dutch with none of the English interface texts left over."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from babel.messages.pofile import read_po
+
+from api.web.i18n import LOCALE_DIR
+from tests.web.conftest import Site, screenshot, sign_in, sign_in_nl
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+SHORT_ENGLISH = ("Search", "Challenges", "Sign out", "Sign in", "Keys", "Shortlist", "Verdict", "Why this one",
+                 "Not relevant", "Contacted", "Partnered", "Team size", "Rules",
+                 "Member", "Role", "Covers", "Swap", "Edit", "Country", "Kind")
+
+
+@lru_cache(maxsize=1)
+def english_texts() -> tuple[str, ...]:
+    """The English interface texts that read differently in Dutch: every catalogue entry of two words or
+    more without placeholders or markup (the short ones above are checked as whole words)."""
+    with (LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale="nl")
+    out = []
+    for m in catalog:
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        for msgid in ids:
+            if msgid and msgid not in strings and len(msgid.split()) >= 2 and not re.search(r"[%<{]", msgid):
+                out.append(msgid)
+    return tuple(out)
+
+
+def shown_text(page: Page) -> str:
+    """What a person reads or hears: the page's text and its labels, titles, placeholders and alt texts."""
+    return page.evaluate("""() => {
+        const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder],[alt]')].flatMap(
+            e => ['aria-label', 'title', 'placeholder', 'alt'].map(a => e.getAttribute(a) || ''));
+        return [document.title, document.body.innerText, ...attrs].join('\\n');
+    }""")
+
+
+def english_leftovers(page: Page) -> list[str]:
+    text = shown_text(page)
+    long = [t for t in english_texts() if t in text]
+    short = [w for w in SHORT_ENGLISH if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+    return long + short
+
+
+def test_english_is_the_default_and_accept_language_picks_dutch(page: Page, page_nl: Page, site: Site) -> None:
+    page.goto(site.url + "/signin")
+    assert page.evaluate("navigator.language").startswith("en")  # Playwright's Chromium: en-US unless told
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
+    page_nl.goto(site.url + "/signin")
+    assert page_nl.locator("html").get_attribute("lang") == "nl"
+    assert page_nl.get_by_role("heading", level=1).inner_text() == "Inloggen"
+    assert not english_leftovers(page_nl), english_leftovers(page_nl)
+
+
+def test_the_switch_keeps_the_choice_on_every_page(page: Page, site: Site) -> None:
+    sign_in(page, site, "staff")
+    page.goto(site.url + "/challenges")
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="Nederlands").click()
+    page.wait_for_url(site.url + "/challenges")  # back on the same page, now in Dutch
+    assert page.locator("html").get_attribute("lang") == "nl"
+    assert page.get_by_role("heading", level=1).inner_text() == "Vraagstukken"
+    switch = page.get_by_role("navigation", name="Taal")
+    assert switch.get_by_role("link", name="Nederlands").get_attribute("aria-current") == "true"
+    for path, heading in (("/", "Wie kan hierbij helpen?"), ("/consortium", "Consortium samenstellen"),
+                          ("/map", "Ecosysteemkaart"), ("/introductions", "Introducties en opvolging"),
+                          ("/members", "Ledenlijsten")):
+        page.goto(site.url + path)
+        assert page.locator("html").get_attribute("lang") == "nl", path
+        assert page.get_by_role("heading", level=1).inner_text() == heading, path
+    page.goto(site.url + "/?q=hartfalen")  # the query survives the switch back
+    switch.get_by_role("link", name="English").click()
+    page.wait_for_url(re.compile(r"/\?q=hartfalen$"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("button", name="Search").is_visible()
+
+
+def test_dutch_flow_sign_in_search_challenge_consortium(page_nl: Page, site: Site) -> None:
+    page = page_nl
+    sign_in_nl(page, site, "staff")
+    # search
+    page.get_by_label("Wat zoekt u?").fill("naaldloze injectie van vaccins")
+    page.get_by_role("button", name="Zoeken").click()
+    page.wait_for_selector("article.result")
+    assert re.search(r"\d+ organisaties? voor", page.get_by_role("heading", level=2).first.inner_text())
+    card = page.locator("article.result", has_text="Twente Needle-Free BV")
+    assert card.locator(".meta").inner_text().startswith("Startup")
+    card.get_by_text("Waarom deze").click()
+    assert "Overeenkomst in betekenis" in card.locator(".why-body").inner_text()
+    assert not english_leftovers(page), english_leftovers(page)
+    screenshot(page, "search-nl")
+    # a challenge: create, shortlist, the page and its messages in Dutch
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Vraagstukken").click()
+    page.get_by_role("link", name="Nieuw vraagstuk").click()
+    assert not english_leftovers(page), english_leftovers(page)
+    page.get_by_label("Titel").fill("Hartfalen thuis bewaken")
+    page.get_by_label("Beschrijving").fill("Wij zoeken een draagbare ECG-sensor om patiënten met hartfalen "
+                                           "thuis op afstand te volgen.")
+    page.get_by_label("Ziekenhuis", exact=True).check()
+    page.get_by_label("Startup", exact=True).check()
+    page.get_by_role("button", name="Aanmaken en partners zoeken").click()
+    page.wait_for_url(re.compile(r"/challenges/\d+\?done=created"))
+    assert page.get_by_role("status").inner_text().startswith("Vraagstuk aangemaakt")
+    first = page.locator("article.result h3 a").first.inner_text()
+    page.get_by_role("button", name=f"{first} op de shortlist zetten").click()
+    page.wait_for_url(re.compile("done=added"))
+    assert page.get_by_role("status").inner_text() == "Op de shortlist gezet."
+    assert page.locator("#shortlist ol.shortlist > li").count() == 1
+    assert page.get_by_role("link", name="Consortium samenstellen").is_visible()
+    assert not english_leftovers(page), english_leftovers(page)
+    screenshot(page, "challenge-nl")
+    # the consortium builder, filled in from the challenge
+    page.get_by_role("link", name="Consortium samenstellen").click()
+    page.get_by_label("Instrument").select_option("care-pilot")
+    page.get_by_role("button", name="Team voorstellen").click()
+    page.wait_for_selector(".consortium-result")
+    assert page.get_by_role("heading", name="Voorgesteld team").is_visible()
+    assert page.get_by_role("heading", name="Regels", exact=True).is_visible()
+    assert not english_leftovers(page), english_leftovers(page)
+    screenshot(page, "consortium-nl")
