@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from api.deps import require_admin, require_key
 from api.schemas import KeyCreate
 from api.web.common import Id, PageRoute, check_csrf, principal, render, store_of, validation_message
+from api.web.i18n import N_, gettext, message_of
 from matcher.access import ROLES, Principal
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.storage import audit
@@ -23,7 +24,8 @@ from matcher.storage.keys import MAX_EXPIRY_DAYS, issue_key, list_keys, revoke_k
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Short = Annotated[str, Form(max_length=300)]
-DONE = {"revoked": "Key revoked: it is refused from now on, and its browser sessions have ended."}
+DONE = {"revoked": N_("Key revoked: it is refused from now on, and its browser sessions have ended.")}
+STATUSES = (N_("active"), N_("expired"), N_("revoked"))  # a key's status, translated on the page
 
 
 def _admin(request: Request) -> Principal:
@@ -37,7 +39,8 @@ def _org_id(value: str) -> int | None:
         return None
     digits = value.rsplit("#", 1)[-1].strip()
     if not digits.isdigit():
-        raise InvalidInput("organisation: choose one from the list (its name ends with its #number) or give its id")
+        raise InvalidInput(gettext("organisation: choose one from the list (its name ends with its #number) or give "
+                                   "its id"))
     return int(digits)
 
 
@@ -48,8 +51,8 @@ def _keys_page(request: Request, status_code: int = 200, created: dict[str, Any]
     orgs = store.get_organisations({k.organisation_id for k in keys if k.organisation_id})
     everyone, _n = store.list_organisations(0, 5000)
     return render(request, "keys.html", status_code, keys=keys, orgs=orgs, created=created, error=error,
-                  values=values or {"role": "member"}, roles=ROLES, max_days=MAX_EXPIRY_DAYS, done=DONE.get(done, ""),
-                  org_options=[f"{o.name} (#{o.id})" for o in everyone])
+                  values=values or {"role": "member"}, roles=ROLES, max_days=MAX_EXPIRY_DAYS,
+                  done=message_of(DONE, done), org_options=[f"{o.name} (#{o.id})" for o in everyone])
 
 
 @router.get("/admin/keys", response_class=HTMLResponse)
@@ -67,7 +70,7 @@ def create_key_form(request: Request, role: Short = "", organisation: Short = ""
     try:
         days = expires_days.strip()
         if days and not days.isdigit():
-            raise InvalidInput("expires after: a whole number of days, or empty for never")
+            raise InvalidInput(gettext("expires after: a whole number of days, or empty for never"))
         body = KeyCreate(role=role, organisation_id=_org_id(organisation), label=label.strip(),  # type: ignore[arg-type]
                          expires_days=int(days) if days else None)
         key, info = issue_key(store_of(request), body.role, body.organisation_id, body.label, body.expires_days, p)
@@ -82,7 +85,8 @@ def revoke_key_form(request: Request, key_id: Id, csrf: Short = "") -> Response:
     check_csrf(request, csrf)
     p = _admin(request)
     if key_id == p.key_id:
-        raise Conflict("this is the key you are signed in with: revoke it while signed in with another admin key")
+        raise Conflict(gettext("this is the key you are signed in with: revoke it while signed in with another admin "
+                               "key"))
     revoke_key(store_of(request), key_id, p)
     return RedirectResponse("/admin/keys?done=revoked", status_code=303)
 
@@ -95,7 +99,7 @@ def audit_page(request: Request, since: Annotated[str, Query(max_length=10)] = "
     try:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError as exc:
-        raise InvalidInput("since: a date like 2025-03-01") from exc
+        raise InvalidInput(gettext("since: a date like 2025-03-01")) from exc
     start = dt.datetime.combine(day, dt.time(), dt.timezone.utc) if day else None
     found = audit.entries(store_of(request), start, limit, action or None)
     return render(request, "audit.html", entries=found, since=since, action=action, limit=limit)

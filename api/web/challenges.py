@@ -26,6 +26,7 @@ from api.web.common import (
     validation_message,
 )
 from api.web.feedback import feedback_context
+from api.web.i18n import N_, gettext, message_of
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_ID, MAX_TEXT, Challenge
@@ -39,11 +40,11 @@ from matcher.storage.store import Store
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SUGGESTIONS = 10
 POSER_KINDS = ("hospital", "care_institution", "public_body")
-DONE = {"created": "Challenge created. Suggestions are below.", "saved": "Changes saved.",
-        "added": "Added to the shortlist.", "already": "That organisation is already on the shortlist.",
-        "removed": "Removed from the shortlist.", "noted": "Note saved.",
-        "introduction": "Introduction requested: cluster staff will follow up.",
-        "verdict": "Verdict saved. Suggestions for this challenge take it into account."}
+DONE = {"created": N_("Challenge created. Suggestions are below."), "saved": N_("Changes saved."),
+        "added": N_("Added to the shortlist."), "already": N_("That organisation is already on the shortlist."),
+        "removed": N_("Removed from the shortlist."), "noted": N_("Note saved."),
+        "introduction": N_("Introduction requested: cluster staff will follow up."),
+        "verdict": N_("Verdict saved. Suggestions for this challenge take it into account.")}
 Field = Annotated[str, Form(max_length=MAX_TEXT)]
 Short = Annotated[str, Form(max_length=300)]
 
@@ -61,7 +62,7 @@ def _poser_id(value: str) -> int | None:
         return None
     m = re.search(r"#?(\d+)\)?\s*$", value)
     if m is None:
-        raise InvalidInput("posed by: choose an organisation from the list (its name ends with its #number)")
+        raise InvalidInput(gettext("posed by: choose an organisation from the list (its name ends with its #number)"))
     return int(m.group(1))
 
 
@@ -153,12 +154,13 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
     before = vars(ch).copy()
     try:
         if roles_edited and not rows:
-            raise InvalidInput("roles: give at least one role with what it should bring, or untick 'Use the roles'")
+            raise InvalidInput(gettext("roles: give at least one role with what it should bring, or untick 'Use the "
+                                       "roles'"))
         for key, value in ChallengeUpdate(**values, roles=rows if roles_edited else []).model_dump(
                 exclude_unset=True).items():
             setattr(ch, key, to_store(value) if key == "roles" else value)
         if not ch.has_owner:
-            raise Conflict("confidentiality: 'owner' needs a posing organisation, and this challenge has none")
+            raise Conflict(gettext("confidentiality: 'owner' needs a posing organisation, and this challenge has none"))
     except (ValidationError, Conflict, InvalidInput) as exc:
         msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         shown = {"roles_edited": bool(roles_edited), "role_rows": rows + [{"name": "", "need": ""}] * ROLE_ROWS}
@@ -189,7 +191,7 @@ def challenge_page(request: Request, challenge_id: Id, done: str = "") -> Respon
              if r["challenge_id"] == challenge_id and p.key_id is not None and r["key_id"] == p.key_id}
     fb = feedback_context(m.store, p, f"/challenges/{challenge_id}", challenge_id=challenge_id)
     return render(request, "challenge.html", ch=ch, poser=poser, found=found, roles=roles, keeps=keeps, entries=entries,
-                  listed={e.organisation.id for e in entries}, asked=asked, done=DONE.get(done, ""), fb=fb)
+                  listed={e.organisation.id for e in entries}, asked=asked, done=message_of(DONE, done), fb=fb)
 
 
 @router.post("/challenges/{challenge_id}/shortlist")

@@ -49,6 +49,8 @@ ROLE_LABELS = {"company": N_("Company"), "university": N_("University"),
                "research_institute": N_("Research institute"), "hospital": N_("Hospital or care institution")}
 KEY_ROLE_LABELS = {"admin": N_("admin"), "staff": N_("staff"), "member": N_("member"), "viewer": N_("viewer")}
 STATUS_LABELS = {"open": N_("open"), "draft": N_("draft"), "closed": N_("closed")}
+MEMBER_ROLE_LABELS = {"coordinator": N_("coordinator"), "partner": N_("partner"),
+                      "project support": N_("project support")}
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), plus two greys
 KIND_COLOURS = {"hospital": "#D55E00", "care_institution": "#CC79A7", "university": "#0072B2",
                 "research_institute": "#56B4E9", "startup": "#009E73", "sme": "#E69F00",
@@ -87,6 +89,7 @@ templates.env.filters["kind"] = lambda k: gettext(KIND_LABELS[k]) if k in KIND_L
 templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else r
 templates.env.filters["key_role"] = lambda r: gettext(KEY_ROLE_LABELS[r]) if r in KEY_ROLE_LABELS else r
 templates.env.filters["status"] = lambda s: gettext(STATUS_LABELS[s]) if s in STATUS_LABELS else s
+templates.env.filters["member_role"] = lambda r: gettext(MEMBER_ROLE_LABELS[r]) if r in MEMBER_ROLE_LABELS else r
 templates.env.filters["number"] = i18n.number
 templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS, ROLE_LABELS=ROLE_LABELS,
                              CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS, LANGUAGES=i18n.LANGUAGES)

@@ -10,11 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import reader
 from api.web.common import PageRoute, principal, render
+from api.web.i18n import N_
 from matcher import access, ecosystem
 from matcher.engine import Matcher
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-PRESETS = {"NL21 NL22": "East Netherlands (Overijssel, Gelderland)", "NL": "The Netherlands", "all": "Everywhere"}
+PRESETS = {"NL21 NL22": N_("East Netherlands (Overijssel, Gelderland)"), "NL": N_("The Netherlands"),
+           "all": N_("Everywhere")}
 WIDTH, HEIGHT, PAD = 1000, 720, 36
 LABEL_HEIGHT = 22
 _CACHE: dict[tuple[object, ...], ecosystem.EcosystemMap] = {}

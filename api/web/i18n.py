@@ -97,6 +97,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def message_of(table: dict[str, str], key: str) -> str:
+    """``table[key]`` in the current language, or "" for a key not in ``table`` (a page's ``done=...``)."""
+    return gettext(table[key]) if key in table else ""
+
+
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
     """Mark ``message`` for the catalogue where it is defined; it is translated where it is shown."""
     return message

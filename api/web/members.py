@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import require_key, require_staff
 from api.routers.organisations import MAX_UPLOAD, SUFFIXES
 from api.web.common import SECURITY_HEADERS, PageRoute, check_csrf, error_page, principal, render, store_of
+from api.web.i18n import gettext
 from matcher.errors import InvalidInput
 from matcher.ingest.load import ImportPlan, import_members, plan_members
 from matcher.ingest.members import MAX_ROWS, MEMBER_COLUMNS, REQUIRED_COLUMNS
@@ -66,7 +67,7 @@ def members_page(request: Request, done: str = "", added: int = 0, changed: int 
 def member_template(request: Request, fmt: str) -> Response:
     require_staff(require_key(principal(request)))
     if fmt not in TEMPLATES:
-        return error_page(request, 404, "Page not found", "The template comes as .csv or .xlsx.")
+        return error_page(request, 404, gettext("Page not found"), gettext("The template comes as .csv or .xlsx."))
     media, make = TEMPLATES[fmt]
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="member-list-template.{fmt}"'}
     return Response(make(), media_type=media, headers=headers)
@@ -76,15 +77,15 @@ def _read_upload(file: UploadFile) -> tuple[str, bytes]:
     """The file's name and bytes, or InvalidInput naming the limit it breaks."""
     name = Path(file.filename or "").name
     if not name:
-        raise InvalidInput("Choose a file to upload.")
+        raise InvalidInput(gettext("Choose a file to upload."))
     if Path(name).suffix.lower() not in SUFFIXES:
-        raise InvalidInput(f"{name}: expected a .csv, .json or .xlsx file.")
+        raise InvalidInput(gettext("{name}: expected a .csv, .json or .xlsx file.").format(name=name))
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise InvalidInput(f"{name}: larger than {MAX_UPLOAD // (1024 * 1024)} MB, the most one upload may be. "
-                           "Split the list into several files.")
+        raise InvalidInput(gettext("{name}: larger than {mb} MB, the most one upload may be. Split the list into "
+                                   "several files.").format(name=name, mb=MAX_UPLOAD // (1024 * 1024)))
     if not data.strip():
-        raise InvalidInput(f"{name}: the file is empty.")
+        raise InvalidInput(gettext("{name}: the file is empty.").format(name=name))
     return name, data
 
 
@@ -118,10 +119,10 @@ def run_import(request: Request, token: Token = "", csrf: Token = "") -> Respons
             report = import_members(store, path, MAX_ROWS)  # one transaction: every good row, or none
     except SQLAlchemyError:
         log.exception("member import of %s failed", pending.filename)
-        return error_page(request, 500, "Nothing was imported",
-                          f"The database refused the import of {pending.filename}, so none of its rows were "
-                          "written: the organisations are as they were. Try again; if it fails again, "
-                          "tell the administrator (the server log has the details).")
+        return error_page(request, 500, gettext("Nothing was imported"),
+                          gettext("The database refused the import of {name}, so none of its rows were written: the "
+                                  "organisations are as they were. Try again; if it fails again, tell the "
+                                  "administrator (the server log has the details).").format(name=pending.filename))
     audit.record_import(store, p, pending.filename, report)
     uploads.discard(store, token)
     counts = (len(plan.added), len(plan.changed), len(plan.unchanged), len(plan.errors))

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from api.deps import require_key, require_writer
 from api.schemas import OrganisationUpdate
 from api.web.common import Id, PageRoute, check_csrf, principal, render, store_of, validation_message
+from api.web.i18n import gettext
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_TEXT, Organisation, trl_in_order
@@ -30,7 +31,7 @@ def _editable(request: Request, org_id: int, p: Principal) -> Organisation:
     require_writer(p)
     org = access.visible_organisation(store_of(request), p, org_id)
     if not access.can_edit_organisation(p, org_id):
-        raise Forbidden("you may only edit your own organisation's profile")
+        raise Forbidden(gettext("you may only edit your own organisation's profile"))
     return org
 
 
@@ -52,7 +53,7 @@ def _trl(name: str, value: str) -> int | None:
     if not value.strip():
         return None
     if not value.strip().isdigit():
-        raise InvalidInput(f"{name.replace('_', ' ')}: choose a level from 1 to 9")
+        raise InvalidInput(gettext("{field}: choose a level from 1 to 9").format(field=name.replace("_", " ")))
     return int(value)
 
 
@@ -82,10 +83,11 @@ def edit_profile(request: Request, org_id: Id, description: Field = "", capabili
     try:
         tags = parse_capabilities(capabilities)
         if len(tags) > MAX_CAPABILITIES:
-            raise InvalidInput(f"capabilities: {len(tags)} given, at most {MAX_CAPABILITIES}")
+            message = gettext("capabilities: {n} given, at most {most}")
+            raise InvalidInput(message.format(n=len(tags), most=MAX_CAPABILITIES))
         low, high = _trl("trl_min", trl_min), _trl("trl_max", trl_max)
         if not trl_in_order(low, high):
-            raise InvalidInput(f"TRL: “from” ({low}) is higher than “to” ({high})")
+            raise InvalidInput(gettext("TRL: “from” ({low}) is higher than “to” ({high})").format(low=low, high=high))
         changes = {**values, "capabilities": tags, "trl_min": low, "trl_max": high}
         body = OrganisationUpdate(**changes)
         fields = body.model_dump(exclude_unset=True)

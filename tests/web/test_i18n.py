@@ -16,7 +16,7 @@ from tests.web.conftest import Site, screenshot, sign_in, sign_in_nl
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-SHORT_ENGLISH = ("Search", "Challenges", "Sign out", "Sign in", "Keys", "Shortlist", "Verdict", "Why this one",
+SHORT_ENGLISH = ("Search", "Challenges", "Sign out", "Sign in", "Keys", "Verdict", "Why this one",
                  "Not relevant", "Contacted", "Partnered", "Team size", "Rules",
                  "Member", "Role", "Covers", "Swap", "Edit", "Country", "Kind")
 
