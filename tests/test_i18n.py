@@ -1,0 +1,53 @@
+"""The web UI's catalogues: every text of api/web (code and templates) is in the Dutch catalogue with a
+translation whose placeholders match; and the language a request gets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from api.web import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _catalog(path: Path, locale: str | None = None):  # noqa: ANN202 - babel's Catalog
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def _key(m) -> str:  # noqa: ANN001
+    return m.id if isinstance(m.id, str) else m.id[0]
+
+
+def test_every_text_of_the_web_ui_has_its_dutch_translation(tmp_path: Path) -> None:
+    pot = tmp_path / "messages.pot"
+    pybabel = Path(sys.executable).with_name("pybabel")
+    subprocess.run([str(pybabel), "-q", "extract", "-F", "api/web/babel.cfg", "--no-location", "-o", str(pot),
+                    "api/web"], cwd=ROOT, check=True)
+    texts = {_key(m) for m in _catalog(pot) if m.id}
+    assert len(texts) > 300
+    nl = _catalog(i18n.LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po", "nl")
+    translated = {_key(m) for m in nl if m.id and not m.fuzzy
+                  and (all(m.string) if isinstance(m.string, (list, tuple)) else m.string)}
+    assert not texts - translated, f"untranslated (run scripts/i18n.sh, then translate): {sorted(texts - translated)}"
+    problems = [(m.id, [str(e) for e in errors]) for m, errors in nl.check()]
+    assert not problems  # placeholders such as %(name)s the same in both languages
+
+
+@pytest.mark.parametrize("header,expected", [("nl-NL,nl;q=0.9,en;q=0.8", "nl"), ("en-US,en;q=0.9", "en"),
+                                             ("de-DE,de;q=0.9", None), ("", None), ("en;q=0.2,nl-BE;q=0.5", "nl"),
+                                             ("nl;q=0", None)])
+def test_accept_language(header: str, expected: str | None) -> None:
+    assert i18n.parse_accept_language(header) == expected
+
+
+def test_translations_in_both_languages() -> None:
+    assert i18n.translations("nl").gettext("Search") == "Zoeken"
+    assert i18n.translations("en").gettext("Search") == "Search"
+    assert i18n.translations("nl").ngettext("%(count)s project", "%(count)s projects", 3) == "%(count)s projecten"
+    assert i18n.translations("xx").gettext("Search") == "Search"  # unknown: the English text itself
