@@ -53,6 +53,8 @@ def test_every_page_has_no_serious_accessibility_violation(page: Page, page_nl: 
         p.goto(site.url + path)
         if "?q=needle" in path:
             p.locator("article.result details.why summary").first.click()  # the explanation, open
+        if path == "/challenges":  # the confidential challenge's lock: an SVG beside its words, not an emoji
+            assert p.locator(".tag.conf svg.icon-lock").count() >= 1
         problems += axe_problems(p)
     p.goto(site.url + "/consortium")
     _consortium_result(p, site, "Pilot of remote home monitoring of heart failure with a wearable ECG patch.",
@@ -111,3 +113,14 @@ def test_search_to_shortlist_with_the_keyboard_alone(page: Page, site: Site) -> 
     page.wait_for_url(re.compile("done=noted"))
     assert page.get_by_role("status").inner_text() == "Note saved."
     assert page.locator("#shortlist textarea").first.input_value() == "Ask about a pilot with the GP practice"
+
+
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+def test_templates_draw_icons_as_svg_not_emoji() -> None:
+    """A Chromium without emoji fonts draws an emoji as a box: icons are inline SVG (``icon`` in _macros.html)."""
+    from api.web.common import HERE
+
+    found = {p.name: EMOJI.findall(p.read_text(encoding="utf-8")) for p in (HERE / "templates").glob("*.html")}
+    assert not {name: chars for name, chars in found.items() if chars}
