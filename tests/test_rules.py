@@ -142,6 +142,16 @@ def test_the_same_organisation_twice_counts_once() -> None:
     assert _result("horizon-ria", "three-countries", team).message.startswith("needs one more partner")
 
 
+def test_a_small_institute_with_an_sme_flag_is_not_the_rd_performing_sme() -> None:
+    """CORDIS flags small foundations and institutes as SMEs; Eurostars and MIT ask for an enterprise."""
+    institute = P("research_institute", "NL", True, name="Stichting Voorbeeld Instituut")
+    lead = _result("eurostars", "sme-lead", [institute, SME_DE])
+    assert not lead.passed and "research institute, not an enterprise" in lead.message
+    assert _result("eurostars", "sme-lead", [SME_NL, institute]).passed
+    assert not _result("mit-rd", "two-smes", [SME_NL, institute]).passed  # one enterprise SME only
+    assert _result("horizon-ria", "three-countries", [institute, HOSP_DE, RI_FR]).passed  # elsewhere as before
+
+
 def test_associated_countries_follow_their_dates() -> None:
     before, after = load_countries(as_of=dt.date(2023, 6, 1)), load_countries(as_of=dt.date(2025, 2, 1))
     assert "UK" not in before["associated_countries"].codes and "UK" in after["associated_countries"].codes

@@ -80,7 +80,7 @@ def counts(rule: Rule, p: Partner) -> bool:
     if prm.get("rd_performing") and p.service:
         return False
     if rule.type in ("min_smes", "sme_cost_share") or prm.get("sme"):
-        if not p.is_sme:
+        if not (p.is_enterprise_sme if prm.get("rd_performing") else p.is_sme):
             return False
     return not prm.get("kinds") or p.kind in prm["kinds"]
 
@@ -142,6 +142,9 @@ def check_lead(rule: Rule, team: Sequence[Partner]) -> RuleResult:
     lead, why = team[0], ""
     if rule.params.get("sme") and not lead.is_sme:
         why = f"is not an SME; the lead must be an SME{f' {_from(group)}' if group else ''}"
+    elif rule.params.get("sme") and rule.params.get("rd_performing") and not lead.is_enterprise_sme:
+        why = (f"is a {lead.kind.replace('_', ' ')}, not an enterprise; the lead must be an R&D-performing "
+               f"SME{f' {_from(group)}' if group else ''}")
     elif group is not None and lead.country not in group.codes:
         article = "" if group.name.startswith("the ") else "a "
         why = f"is in {lead.country or 'no country'}, not {article}{group.name}"

@@ -14,6 +14,9 @@ from matcher.errors import InvalidInput, NotFound
 INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "instruments"
 INSTRUMENT_IDS = ("horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars", "mit-rd", "care-pilot")
 SME_KINDS = frozenset({"startup", "sme"})
+# Not enterprises, whatever their size: an SME flag on them (CORDIS sets it for small foundations and
+# institutes) does not make them the R&D-performing SME that Eurostars and MIT ask for.
+NOT_ENTERPRISES = frozenset({"university", "research_institute", "hospital", "care_institution", "public_body"})
 RULE_TYPES = ("distinct_countries", "members_in", "min_kinds", "min_smes", "lead", "lead_sme", "sme_cost_share",
               "max_cost_share")
 LEAD_TYPES = ("lead", "lead_sme")
@@ -37,6 +40,11 @@ class Partner:
     def is_sme(self) -> bool:
         """An SME by flag, or by kind (every startup is an SME under the EU definition)."""
         return self.sme or self.kind in SME_KINDS
+
+    @property
+    def is_enterprise_sme(self) -> bool:
+        """An SME that is an enterprise (a company), not a small research organisation or foundation."""
+        return self.is_sme and self.kind not in NOT_ENTERPRISES
 
     @property
     def label(self) -> str:
