@@ -224,6 +224,7 @@ MODELS: dict[str, Callable[[], Encoder]] = {
     "minilm-int8": lambda: MiniLMEncoder("int8"),
     "use-m3": USEEncoder,
     "minilm+use-m3": lambda: ConcatEncoder([MiniLMEncoder(), USEEncoder()]),
+    "minilm-int8+use-m3": lambda: ConcatEncoder([MiniLMEncoder("int8"), USEEncoder()]),
 }
 
 _LOADED: dict[str, Encoder] = {}
