@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint eval clean
 
-install: $(STAMP)
+ONNX := models/onnx/fp32/manifest.json
+
+install: $(STAMP) $(ONNX)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
+
+# the serving encoder: MiniLM exported to ONNX from the installed package (offline; torch is used here only)
+$(ONNX): $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/matcher export-model
 
 run: install
 	$(BIN)/matcher serve --demo
@@ -26,4 +32,4 @@ lint: install
 	$(BIN)/ruff check matcher api tests
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var models/onnx

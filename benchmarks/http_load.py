@@ -6,7 +6,14 @@ texts, its helpers) and adds what it does not measure: ``matcher serve --workers
 and ``--max-seconds``. The reference, in the same run: the same requests to ``GET /health``
 (the HTTP stack without matching). Nothing leaves 127.0.0.1.
 
+With ``--texts long`` every request is a distinct 1,000-character text (real CORDIS health project
+titles and objectives, cut at 1,000 characters, none repeated, so no cache helps), and a second
+reference is measured in the same run after the server stopped: a bare sentence-transformers MiniLM
+loop (torch, one text per call, every core) over the first ``--bare`` of the same texts. Its rate
+against the service's is the issue's yardstick for the encoder's share.
+
     .venv/bin/python benchmarks/http_load.py --requests 600 --clients 8
+    .venv/bin/python benchmarks/http_load.py --texts long --requests 400 --clients 8
     .venv/bin/python benchmarks/http_load.py --small
 """
 
@@ -20,7 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import machine_line, summary
+from common import SHARED, machine_line, summary
 from http_search import demo_env, free_port, queries, start_server, stop_server, wait_ready
 
 
@@ -55,6 +62,27 @@ def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: 
     return lat, time.perf_counter() - t0
 
 
+def long_texts() -> list[str]:
+    """Distinct real 1,000-character texts: health project titles and objectives, in project id order."""
+    from matcher.ingest.cordis import CordisData
+
+    projects = sorted(CordisData.read(SHARED / "cordis_health").projects.values(), key=lambda p: p["project_id"])
+    texts = [f"{p['title']}. {p['objective']}"[:1000] for p in projects]
+    return list(dict.fromkeys(t for t in texts if len(t) == 1000))
+
+
+def bare_sentence_transformers(texts: list[str]) -> float:
+    """Texts per second of a bare sentence-transformers MiniLM loop, one text per call."""
+    from matcher.retrieval.embed import MiniLMTorchEncoder
+
+    model = MiniLMTorchEncoder()._model
+    model.encode(texts[:2])
+    t0 = time.perf_counter()
+    for text in texts:
+        model.encode([text])
+    return len(texts) / (time.perf_counter() - t0)
+
+
 def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
     env, key = demo_env(home, args.model)
     port = free_port()
@@ -62,16 +90,26 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, server, timeout=300)
-        texts = queries()
-        drive(url, key, "/v1/search", texts, args.warmup, args.clients, 60)  # warm-up: both workers load
+        if args.texts == "long":
+            pool = long_texts()
+            warm, texts = pool[:args.warmup], pool[args.warmup:args.warmup + args.requests]
+        else:
+            warm = texts = queries()
+        drive(url, key, "/v1/search", warm, args.warmup, args.clients, 60)  # warm-up: both workers load
         lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
         ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
     finally:
         stop_server(server)
-    return {"model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
-            "clients": args.clients, "requests": len(lat), "search_rps": round(len(lat) / wall, 1),
-            "search_ms": summary(lat), "reference_health_rps": round(len(ref) / ref_wall, 1),
-            "reference_health_ms": summary(ref)}
+    r: dict[str, object] = {
+        "model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
+        "clients": args.clients, "texts": args.texts, "requests": len(lat), "search_rps": round(len(lat) / wall, 1),
+        "search_ms": summary(lat), "reference_health_rps": round(len(ref) / ref_wall, 1),
+        "reference_health_ms": summary(ref)}
+    if args.texts == "long" and args.bare:
+        bare = bare_sentence_transformers(texts[:args.bare])
+        r.update({"reference_bare_st_texts_per_s": round(bare, 2),
+                  "ratio_search_to_bare_st": round(len(lat) / wall / bare, 2)})
+    return r
 
 
 def main() -> None:
@@ -83,6 +121,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--texts", choices=["demo", "long"], default="demo",
+                        help="demo: challenges and short needs (repeated); long: distinct 1,000-character texts")
+    parser.add_argument("--bare", type=int, default=60, help="texts of the bare sentence-transformers reference")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.small:
@@ -99,6 +140,9 @@ def main() -> None:
           f"({r['requests']} requests)")
     print(f"  GET /health (reference): {r['reference_health_rps']} req/s, p50 {h['p50']} ms, "  # type: ignore[index]
           f"p99 {h['p99']} ms")
+    if "reference_bare_st_texts_per_s" in r:
+        print(f"  bare sentence-transformers loop (reference): {r['reference_bare_st_texts_per_s']} texts/s; "
+              f"the service serves {r['ratio_search_to_bare_st']}x that rate")
     print("RESULT " + json.dumps(r))
 
 

