@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from matcher.access import Principal, Role
@@ -98,7 +100,7 @@ def test_incomplete_profiles_emptiest_first_without_cordis_or_complete_ones(stor
     half, empty, full, cordis = store.upsert_organisations([
         Organisation("B Half BV", description="Short.", seeks="A lab", trl_max=6),
         Organisation("A Empty BV", capabilities=["x"]),
-        FULL,
+        replace(FULL),  # a copy: storing sets its id, and the test runs once per database
         Organisation("Cordis Lab", description="", source="cordis")])
     found = incomplete_profiles(store)
     assert [(o.id, c.percent) for o, c in found] == [(empty, 15), (half, 40)]
