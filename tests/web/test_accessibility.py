@@ -86,9 +86,11 @@ def test_search_to_shortlist_with_the_keyboard_alone(page: Page, site: Site) -> 
         "Keyboard: needle-free vaccination at the GP", "We look for a needle-free injector for vaccines.",
         posed_by=site.orgs["hospital"]))
     page.goto(site.url + "/signin")
+    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")  # autofocus applied
     page.keyboard.type(site.keys["staff"])  # the key field has the focus on arrival
     page.keyboard.press("Enter")
     page.wait_for_url(site.url + "/")
+    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")  # autofocus applied
     page.keyboard.type("needle-free injection of vaccines")  # so has the search field
     page.keyboard.press("Enter")
     page.wait_for_selector("article.result")
