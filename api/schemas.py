@@ -18,7 +18,7 @@ from api.contract import add_rule, rule_error
 from matcher import access
 from matcher.access import LOCAL_ADMIN, Principal
 from matcher.domain import KIND_VALUES, MAX_ID, MAX_TEXT, TRL_RANGE, Challenge, Organisation, trl_in_order
-from matcher.ranking.roles import KIND_GROUPS, MAX_ROLES, roles_of
+from matcher.ranking.roles import KIND_GROUPS, MAX_ROLES, roles_of, to_store
 from matcher.storage.keys import MAX_EXPIRY_DAYS
 
 Kind = Literal["startup", "sme", "large_company", "university", "research_institute", "hospital",
@@ -244,6 +244,10 @@ class ChallengeCreate(Strict):
     roles: Roles = Field(default_factory=list)
 
     _title = field_validator("title", "description")(_not_blank)
+
+    def challenge(self) -> Challenge:
+        """The domain object, its roles as a challenge keeps them (None: derived from the text)."""
+        return Challenge(**{**self.model_dump(), "roles": to_store(self.model_dump()["roles"])})
 
     @model_validator(mode="after")
     def _owner(self) -> ChallengeCreate:

@@ -11,7 +11,7 @@ from matcher.domain import Organisation
 from matcher.errors import Forbidden
 from matcher.storage import schema as t
 from matcher.storage import sessions
-from matcher.storage.keys import create_key, revoke_key
+from matcher.storage.keys import create_key, revoke_key, secret_hash
 from matcher.storage.store import Store
 
 
@@ -34,7 +34,7 @@ def test_sessions_end_when_they_expire_or_their_key_is_revoked(sqlite_store: Sto
     key = create_key(sqlite_store, "staff")
     old, live = sessions.sign_in(sqlite_store, key), sessions.sign_in(sqlite_store, key)
     with sqlite_store.transaction() as conn:
-        conn.execute(update(t.web_sessions).where(t.web_sessions.c.token_hash == sessions._hash(old))
+        conn.execute(update(t.web_sessions).where(t.web_sessions.c.token_hash == secret_hash(old))
                      .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
     assert sessions.lookup(sqlite_store, old) is None
     assert sessions.lookup(sqlite_store, live) is not None

@@ -18,7 +18,6 @@ from api.schemas import (
     SuggestionsPublic,
 )
 from matcher import access
-from matcher.domain import Challenge
 from matcher.errors import Conflict
 from matcher.queries import suggest_for_challenge_by_role
 from matcher.ranking.roles import to_store
@@ -39,7 +38,7 @@ def list_challenges(store: StoreDep, p: Reader, offset: Annotated[int, Query(ge=
              responses=rule_responses("", "", ("posed_by", "required when confidentiality is 'owner'")))
 def create_challenge(body: ChallengeCreate, store: StoreDep, p: Writer) -> ChallengePublic:
     """Pose a challenge; a member poses it for its own organisation."""
-    ch = Challenge(**{**body.model_dump(), "roles": to_store(body.model_dump()["roles"])})
+    ch = body.challenge()
     ch.posed_by = access.poser_of(store, p, body.posed_by)
     with store.transaction() as conn:
         cid = store.save_challenge(ch, conn)

@@ -113,7 +113,7 @@ def create_challenge_form(request: Request, title: Short = "", description: Fiel
     store = store_of(request)
     try:  # a member's challenge is posed by its own organisation, so an 'owner' one has its owner
         body = ChallengeCreate(**values, posed_by=_poser_id(posed_by) if p.is_staff else p.org_id)
-        ch = Challenge(**body.model_dump())
+        ch = body.challenge()
         ch.posed_by = access.poser_of(store, p, body.posed_by)
         with store.transaction() as conn:
             created = store.save_challenge(ch, conn)

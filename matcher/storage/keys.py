@@ -56,8 +56,9 @@ class KeyInfo:
                 "expires_at": iso(self.expires_at), "revoked_at": iso(self.revoked_at), "status": self.status()}
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+def secret_hash(secret: str) -> str:
+    """What is stored of a secret (a key, a session or link token): its hex SHA-256."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _aware(stamp: dt.datetime | None) -> dt.datetime | None:
@@ -92,7 +93,7 @@ def issue_key(store: Store, role: str, org_id: int | None = None, label: str = "
     expires_at = stamp + dt.timedelta(days=expires_days) if expires_days is not None else None
     with store.transaction() as conn:
         kid = int(conn.execute(insert(t.api_keys).values(
-            key_hash=_hash(key), prefix=key[:8], role=role, organisation_id=org_id, label=label, created_at=stamp,
+            key_hash=secret_hash(key), prefix=key[:8], role=role, organisation_id=org_id, label=label, created_at=stamp,
             revoked=False, expires_at=expires_at)).inserted_primary_key[0])
         audit.record(conn, actor, "key.create", f"key:{kid}", {"role": role, "organisation_id": org_id,
                                                                 "label": label, "expires_days": expires_days})
@@ -110,7 +111,7 @@ def authenticate(store: Store, key: str) -> Principal:
     """The principal of a key; :class:`Forbidden` for an unknown, revoked or expired key. Read from the
     database every time (no cache), so a revocation holds at once everywhere."""
     with store.engine.connect() as conn:
-        row = conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == _hash(key))).first()
+        row = conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == secret_hash(key))).first()
     if row is None or row.revoked:
         raise Forbidden("invalid or revoked API key")
     if expired(row.expires_at):

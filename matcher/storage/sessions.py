@@ -12,7 +12,6 @@ so a link works once, and only within :data:`LINK_LIFETIME`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select
 from matcher.access import Principal, Role
 from matcher.errors import Forbidden
 from matcher.storage import schema as t
-from matcher.storage.keys import authenticate, expired, touch
+from matcher.storage.keys import authenticate, expired, secret_hash, touch
 from matcher.storage.store import Store, now
 
 LIFETIME = dt.timedelta(hours=8)
@@ -37,9 +36,6 @@ class Session:
     csrf: str
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def sign_in(store: Store, api_key: str) -> str:
     """A new session token for a valid key; :class:`matcher.errors.Forbidden` otherwise."""
@@ -52,7 +48,7 @@ def _new_session(conn: Connection, key_id: int) -> str:
     token = secrets.token_urlsafe(32)
     stamp = now()
     conn.execute(delete(t.web_sessions).where(t.web_sessions.c.expires_at < stamp))  # tidy up
-    conn.execute(insert(t.web_sessions).values(token_hash=_hash(token), key_id=key_id,
+    conn.execute(insert(t.web_sessions).values(token_hash=secret_hash(token), key_id=key_id,
                                                csrf=secrets.token_urlsafe(24), created_at=stamp,
                                                expires_at=stamp + LIFETIME))
     return token
@@ -64,7 +60,7 @@ def issue_link(store: Store, key_id: int, lifetime: dt.timedelta = LINK_LIFETIME
     stamp = now()
     with store.transaction() as conn:
         conn.execute(delete(t.signin_links).where(t.signin_links.c.expires_at < stamp))  # tidy up
-        conn.execute(insert(t.signin_links).values(token_hash=_hash(token), key_id=key_id, created_at=stamp,
+        conn.execute(insert(t.signin_links).values(token_hash=secret_hash(token), key_id=key_id, created_at=stamp,
                                                    expires_at=stamp + lifetime))
     return token
 
@@ -79,9 +75,9 @@ def redeem_link(store: Store, token: str) -> str:
     with store.transaction() as conn:
         row = conn.execute(select(link.key_id, link.expires_at, k.revoked, k.expires_at.label("key_expires"))
                            .join_from(t.signin_links, t.api_keys, link.key_id == k.id)
-                           .where(link.token_hash == _hash(token))).first()
+                           .where(link.token_hash == secret_hash(token))).first()
         # the delete decides: of two requests with the same link, only one deletes the row
-        used = conn.execute(delete(t.signin_links).where(link.token_hash == _hash(token))).rowcount
+        used = conn.execute(delete(t.signin_links).where(link.token_hash == secret_hash(token))).rowcount
         if row is None or used != 1 or _aware(row.expires_at) < now():
             reason = "this sign-in link has expired or was already used"
         elif row.revoked or expired(row.key_expires):
@@ -98,7 +94,7 @@ def lookup(store: Store, token: str) -> Session | None:
     s, k = t.web_sessions.c, t.api_keys.c
     q = (select(s.csrf, s.expires_at, k.id, k.role, k.organisation_id, k.revoked, k.last_used_at,
                 k.expires_at.label("key_expires"))
-         .join_from(t.web_sessions, t.api_keys, s.key_id == k.id).where(s.token_hash == _hash(token)))
+         .join_from(t.web_sessions, t.api_keys, s.key_id == k.id).where(s.token_hash == secret_hash(token)))
     with store.engine.connect() as conn:
         row = conn.execute(q).first()
     if row is None or row.revoked or _aware(row.expires_at) < now() or expired(row.key_expires):
@@ -109,7 +105,7 @@ def lookup(store: Store, token: str) -> Session | None:
 
 def sign_out(store: Store, token: str) -> None:
     with store.transaction() as conn:
-        conn.execute(delete(t.web_sessions).where(t.web_sessions.c.token_hash == _hash(token)))
+        conn.execute(delete(t.web_sessions).where(t.web_sessions.c.token_hash == secret_hash(token)))
 
 
 def csrf_ok(session: Session | None, sent: str) -> bool:

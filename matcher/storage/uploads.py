@@ -8,7 +8,6 @@ for at most :data:`LIFETIME`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from sqlalchemy import delete, insert, select
 
 from matcher.errors import NotFound
 from matcher.storage import schema as t
+from matcher.storage.keys import secret_hash
 from matcher.storage.store import Store, now
 
 LIFETIME = dt.timedelta(hours=1)
@@ -27,9 +27,6 @@ class PendingImport:
     data: bytes
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def keep(store: Store, key_id: int, filename: str, data: bytes) -> str:
     """Keep an uploaded file for ``key_id``; returns the token that redeems it. Expired ones are dropped."""
@@ -37,7 +34,7 @@ def keep(store: Store, key_id: int, filename: str, data: bytes) -> str:
     stamp = now()
     with store.transaction() as conn:
         conn.execute(delete(t.pending_imports).where(t.pending_imports.c.created_at < stamp - LIFETIME))
-        conn.execute(insert(t.pending_imports).values(token_hash=_hash(token), key_id=key_id,
+        conn.execute(insert(t.pending_imports).values(token_hash=secret_hash(token), key_id=key_id,
                                                       filename=filename[:300], data=data, created_at=stamp))
     return token
 
@@ -47,7 +44,7 @@ def fetch(store: Store, key_id: int, token: str) -> PendingImport:
     c = t.pending_imports.c
     with store.engine.connect() as conn:
         row = conn.execute(select(c.filename, c.data, c.created_at).where(
-            (c.token_hash == _hash(token)) & (c.key_id == key_id))).first()
+            (c.token_hash == secret_hash(token)) & (c.key_id == key_id))).first()
     if row is None or _aware(row.created_at) < now() - LIFETIME:
         raise NotFound("this preview has expired or was already imported; upload the file again")
     return PendingImport(row.filename, bytes(row.data))
@@ -55,7 +52,7 @@ def fetch(store: Store, key_id: int, token: str) -> PendingImport:
 
 def discard(store: Store, token: str) -> None:
     with store.transaction() as conn:
-        conn.execute(delete(t.pending_imports).where(t.pending_imports.c.token_hash == _hash(token)))
+        conn.execute(delete(t.pending_imports).where(t.pending_imports.c.token_hash == secret_hash(token)))
 
 
 def _aware(stamp: dt.datetime) -> dt.datetime:
