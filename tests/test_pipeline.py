@@ -119,3 +119,33 @@ def test_a_dutch_question_says_it_also_searched_in_english(m: Matcher) -> None:
     english = m.search(Query(TEXT, 3))
     assert dutch and all(s.explanation["searched"] == "searched in Dutch and English" for s in dutch)
     assert english and all("searched" not in s.explanation for s in english)
+
+
+def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Matcher) -> None:
+    snap = m.upkeep.current()
+    cat = snap.catalogue
+    seed = int(np.argmax(np.bincount(cat.link_org, minlength=cat.n_orgs)))  # the most active organisation
+    seed_id = int(cat.org_ids[seed])
+    query = Query(TEXT, 10, Filters(exclude_ids=[seed_id]), seed=seed_id)
+    qv = m.query_vectors([TEXT])[0]
+    plain = Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, query, qv)
+    tied = Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, query, qv)
+    shared = snap.graph.ties(seed).shared
+    assert plain.shared is None and tied.shared is not None and (tied.shared == shared).all()
+    # past partners move up, never down; the others keep their relative order
+    every = Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, replace(query, k=cat.n_orgs), qv).order
+    plain_rank = {int(p): i for i, p in enumerate(every)}
+    partners = [int(p) for p in tied.order if shared[p] > 0]
+    assert partners and sum(shared[plain.order] > 0) < sum(shared[tied.order] > 0)
+    others = [int(p) for p in tied.order if shared[p] == 0]
+    assert [plain_rank[p] for p in others] == sorted(plain_rank[p] for p in others)
+    # a scaled score times 1 + weight * log(1 + projects together), so the order is by that score
+    assert (np.diff(tied.org_scores[tied.order]) <= 0).all()
+    # and the explanation says why
+    found = Pipeline(RankingConfig(seed_weight=1.0)).run(snap, m.store, query, qv)
+    tie = next(s for s in found if s.components.get("projects_together", 0) > 0)
+    assert any(r.startswith("worked with ") for r in tie.explanation["reasons"])
+    # a question nobody asks (no seed) is left as it was
+    free = Query(TEXT, 10)
+    assert (Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, free, qv).order
+            == Pipeline().rank(snap, free, qv).order).all()

@@ -47,9 +47,12 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
                        *([np.where(np.isfinite(ctx[best]), ctx[best], 0.0).tolist()] if ctx is not None else [])))
         comps.append({"fused": float(r.org_scores[pos]), "dense": _best(r.docs.dense, docs),
                       "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos]),
-                      **({"context": _best(r.docs.context_dense, docs)} if r.docs.context_dense is not None else {})})
+                      **({"context": _best(r.docs.context_dense, docs)} if r.docs.context_dense is not None else {}),
+                      **({"projects_together": float(r.shared[pos])} if r.shared is not None else {})})
     evidence = explain_many(store, q.text, wanted)
     why = _learned_reasons(r, snap, store, ranker) if ranker is not None and r.rows is not None else None
+    if why is None and r.shared is not None:  # the ties stage ran: say who worked with the one asking
+        why = _tie_reasons(r, store)
     searched = searched_in(q.text)  # a Dutch question also searched the English evidence with English terms
     out = []
     for i, (org_id, comp, ev) in enumerate(zip(ids, comps, evidence)):
@@ -60,6 +63,8 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
                 **({"searched": searched} if searched else {})}
         if why is not None and r.learned is not None:
             comp = {**comp, "ranker": float(r.learned[i])}
+            expl["reasons"] = why[i]
+        elif why is not None and why[i]:
             expl["reasons"] = why[i]
         out.append(Suggestion(orgs[org_id], len(out) + 1, comp["ranker" if "ranker" in comp else "fused"],
                               comp, expl))
@@ -83,6 +88,14 @@ def _learned_reasons(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker) -
     latest = snap.catalogue.latest
     ref_year = dt.date.fromordinal(int(latest.max())).year if latest is not None and latest.max() > 0 else 0
     return [reasons(FEATURES, row.tolist(), con.tolist(), seed_name, ref_year) for row, con in zip(r.rows, contrib)]
+
+
+def _tie_reasons(r: Ranking, store: Store) -> list[list[str]]:
+    """Per suggestion, "worked with <the one asking> in N projects" where the ties stage counted any."""
+    assert r.shared is not None and r.query.seed is not None
+    seed = store.get_organisations([r.query.seed]).get(r.query.seed, Organisation("")).name
+    return [[_reason("seed_shared_log", {"seed_shared_log": math.log1p(n)}, seed, 0)] if n > 0 else []
+            for n in r.shared[r.order].tolist()]
 
 
 def _best(scores: np.ndarray, docs: np.ndarray) -> float:

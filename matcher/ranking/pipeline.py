@@ -3,7 +3,8 @@
 ::
 
     retrieve (dense + lexical, fuse, aggregate, filters)
-      -> mark feedback -> [rerank] -> [apply feedback] -> cut to k -> explain
+      -> [ties to the one asking, unless the ranker re-orders] -> mark feedback -> [rerank]
+      -> [apply feedback] -> cut to k -> explain
 
 A stage that is off (no ranker, no feedback on this question) is skipped here, never
 special-cased inside another. A :class:`Pipeline` is immutable: the service holds one, the
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from matcher.domain import Query, Suggestion
-from matcher.ranking import feedback
+from matcher.ranking import feedback, ties
 from matcher.ranking.explain import bare, explain
 from matcher.ranking.rank import Ranker
 from matcher.ranking.rerank import applies, rerank
@@ -36,8 +37,13 @@ class Pipeline:
 
     def rank(self, snap: Snapshot, query: Query, qvec: np.ndarray, context_vec: np.ndarray | None = None) -> Ranking:
         """The ranking of ``query`` cut to ``query.k``, before explanation."""
-        r = feedback.mark(retrieve(snap, query, qvec, self.config, context_vec), snap.catalogue)
-        if self.config.rerank and self.ranker is not None and applies(self.ranker, r):
+        r = retrieve(snap, query, qvec, self.config, context_vec)
+        learned = self.config.rerank and self.ranker is not None and applies(self.ranker, r)
+        if not learned:
+            r = ties.boost(r, snap, self.config.seed_weight)
+        r = feedback.mark(r, snap.catalogue)
+        if learned:
+            assert self.ranker is not None
             r = rerank(r, snap, self.ranker, self.config.candidates)
         if r.has_feedback:
             r = feedback.apply(r)

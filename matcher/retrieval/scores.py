@@ -42,6 +42,7 @@ class Ranking:
         reference: the median feature row over the ranker's candidates (for the reasons).
         liked: positions judged relevant (or contacted, partnered) for this question, still allowed.
         unwanted: positions to show last: judged not relevant, or look-alikes of the one asking.
+        shared: (n_orgs,) projects each organisation did with the one asking, when ties re-scored it.
     """
 
     query: Query
@@ -54,6 +55,7 @@ class Ranking:
     reference: np.ndarray | None = None
     liked: np.ndarray = field(default_factory=lambda: _NONE)
     unwanted: np.ndarray = field(default_factory=lambda: _NONE)
+    shared: np.ndarray | None = None
 
     @property
     def has_feedback(self) -> bool:
