@@ -15,7 +15,7 @@ collaboration graph, snapshots and their upkeep, the retrieve stage), ``ranking/
 (features, the learned ranker, rerank, feedback, explain, the pipeline), ``storage/``
 (store, schema, migrations, keys, sessions, shortlists), ``evaluation/`` (evaluation on
 real consortia, metrics, reports, ranker training), ``ingest/`` (CORDIS, member lists);
-at the top: domain, config, errors, access, queries, consortium and rules, engine, cli.
+at the top: domain, config, errors, messages, access, queries, consortium and rules, engine, cli.
 """
 
 from __future__ import annotations

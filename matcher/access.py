@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from matcher.domain import Challenge, Organisation
 from matcher.errors import Forbidden, NotFound
+from matcher.messages import Message
 
 if TYPE_CHECKING:  # the store imports this module (through keys); only its type is needed here
     from matcher.storage.store import Store
@@ -136,7 +137,7 @@ def visible_organisation(store: Store, p: Principal, org_id: int) -> Organisatio
     """The organisation, or NotFound when it does not exist or ``p`` may not see it (the same words)."""
     org = store.get_organisations([org_id]).get(org_id)
     if org is None or not can_see_organisation(p, org):
-        raise NotFound(f"organisation {org_id} does not exist")
+        raise NotFound(Message("organisation {id} does not exist", id=org_id))
     return org
 
 
@@ -146,7 +147,7 @@ def check_visible_organisations(store: Store, p: Principal, ids: Iterable[int]) 
     found = store.get_organisations(ids)
     for oid in ids:
         if oid not in found or not can_see_organisation(p, found[oid]):
-            raise NotFound(f"organisation {oid} does not exist")
+            raise NotFound(Message("organisation {id} does not exist", id=oid))
 
 
 def visible_challenge(store: Store, p: Principal, challenge_id: int) -> Challenge:
@@ -156,16 +157,16 @@ def visible_challenge(store: Store, p: Principal, challenge_id: int) -> Challeng
     except NotFound:
         ch = None
     if ch is None or not can_see_challenge(p, ch):
-        raise NotFound(f"challenge {challenge_id} does not exist")
+        raise NotFound(Message("challenge {id} does not exist", id=challenge_id))
     return ch
 
 
 def editable_challenge(store: Store, p: Principal, challenge_id: int,
-                       action: str = "edit this challenge") -> Challenge:
+                       action: str = Message("edit this challenge")) -> Challenge:
     """The challenge, if ``p`` may see it (else NotFound) and change it (else Forbidden, naming ``action``)."""
     ch = visible_challenge(store, p, challenge_id)
     if not (can_write(p) and can_edit_challenge(p, ch)):
-        raise Forbidden(f"only cluster staff or the posing organisation may {action}")
+        raise Forbidden(Message("only cluster staff or the posing organisation may {action}", action=action))
     return ch
 
 
@@ -174,7 +175,7 @@ def poser_of(store: Store, p: Principal, posed_by: int | None) -> int | None:
     staff may name any organisation, which must exist (NotFound otherwise)."""
     if not p.is_staff:
         if posed_by not in (None, p.org_id):
-            raise Forbidden("members pose challenges for their own organisation only")
+            raise Forbidden(Message("members pose challenges for their own organisation only"))
         return p.org_id
     if posed_by is not None:
         store.get_organisation(posed_by)

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from matcher.errors import InvalidInput
+from matcher.messages import Message
 
 
 class OrgKind(str, Enum):
@@ -69,7 +70,8 @@ def parse_kind(value: str) -> str:
     """
     v = (value or "").strip().lower().replace(" ", "_").replace("-", "_")
     if v not in KIND_VALUES:
-        raise InvalidInput(f"unknown kind {value!r}; expected one of: {', '.join(KIND_VALUES)}")
+        raise InvalidInput(Message("unknown kind {value!r}; expected one of: {expected}", value=value,
+                                   expected=", ".join(KIND_VALUES)))
     return v
 
 

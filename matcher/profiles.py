@@ -18,6 +18,7 @@ from matcher import access
 from matcher.access import Principal
 from matcher.domain import Organisation, trl_in_order
 from matcher.errors import Conflict, Forbidden
+from matcher.messages import Message
 from matcher.storage import schema as t
 from matcher.storage.store import Store
 
@@ -80,11 +81,12 @@ def update_profile(store: Store, p: Principal, org_id: int, changes: dict[str, A
     """
     org = access.visible_organisation(store, p, org_id)
     if not access.can_write(p) or not access.can_edit_organisation(p, org_id):
-        raise Forbidden("you may only edit your own organisation's profile")
+        raise Forbidden(Message("you may only edit your own organisation's profile"))
     for key, value in access.editable_changes(p, changes, org).items():
         setattr(org, key, value.strip().upper() if key == "country" else value)
     if not trl_in_order(org.trl_min, org.trl_max):
-        raise Conflict(f"trl_min: {org.trl_min} would exceed trl_max {org.trl_max}; change both together")
+        raise Conflict(Message("trl_min: {low} would exceed trl_max {high}; change both together", low=org.trl_min,
+                               high=org.trl_max))
     store.upsert_organisations([org])
     return store.get_organisation(org_id)
 

@@ -64,11 +64,12 @@ def clean_query(text: str, max_chars: int | None = None) -> str:
     :class:`InvalidInput`."""
     from matcher.domain import MAX_TEXT
     from matcher.errors import InvalidInput
+    from matcher.messages import Message
 
     max_chars = MAX_TEXT if max_chars is None else max_chars
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("text: must not be empty")
+        raise InvalidInput(Message("text: must not be empty"))
     if len(text) > max_chars:
-        raise InvalidInput(f"text: longer than {max_chars} characters")
+        raise InvalidInput(Message("text: longer than {most} characters", most=max_chars))
     return text

@@ -3,6 +3,7 @@ translation whose placeholders match; and the language a request gets."""
 
 from __future__ import annotations
 
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from api.web import i18n
+from matcher.errors import NotFound
+from matcher.messages import Message
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,8 +30,8 @@ def _key(m) -> str:  # noqa: ANN001
 def test_every_text_of_the_web_ui_has_its_dutch_translation(tmp_path: Path) -> None:
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
-    subprocess.run([str(pybabel), "-q", "extract", "-F", "api/web/babel.cfg", "--no-location", "-o", str(pot),
-                    "api/web"], cwd=ROOT, check=True)
+    subprocess.run([str(pybabel), "-q", "extract", "-F", "api/web/babel.cfg", "-k", "Message", "--no-location",
+                    "-o", str(pot), "api/web", "matcher"], cwd=ROOT, check=True)
     texts = {_key(m) for m in _catalog(pot) if m.id}
     assert len(texts) > 300
     nl = _catalog(i18n.LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po", "nl")
@@ -51,3 +54,36 @@ def test_translations_in_both_languages() -> None:
     assert i18n.translations("en").gettext("Search") == "Search"
     assert i18n.translations("nl").ngettext("%(count)s project", "%(count)s projects", 3) == "%(count)s projecten"
     assert i18n.translations("xx").gettext("Search") == "Search"  # unknown: the English text itself
+
+
+def _fields(text: str) -> dict[str, tuple[str | None, str | None]]:
+    """``{name!conversion:spec}`` fields of a str.format text: name -> (spec, conversion)."""
+    return {name: (spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None}
+
+
+def test_brace_placeholders_are_the_same_in_both_languages() -> None:
+    """The library's messages and the web's ``{name}`` texts are filled with str.format: a translation that
+    names another field would fail (translate() would fall back to English)."""
+    nl = _catalog(i18n.LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po", "nl")
+    braces = [m for m in nl if isinstance(m.id, str) and "{" in m.id and m.string]
+    assert len(braces) > 40
+    wrong = [m.id for m in braces if _fields(m.id) != _fields(m.string)]
+    assert not wrong
+
+
+def test_library_messages_are_said_in_the_page_language() -> None:
+    reason = Message("kind: {reason}", reason=Message("unknown kind {value!r}; expected one of: {expected}",
+                                                      value="ruimteschip", expected="startup, sme"))
+    rows = Message("{name}: {rows:,} rows, more than the {most:,} one file may hold; split it into several files",
+                   name="leden.csv", rows=20_001, most=20_000)
+    token = i18n._current.set("nl")
+    try:
+        assert i18n.translate(reason) == "kind: onbekende soort 'ruimteschip'; verwacht een van: startup, sme"
+        assert i18n.translate(rows) == ("leden.csv: 20.001 rijen, meer dan de 20.000 die één bestand mag bevatten; "
+                                        "verdeel het over meerdere bestanden")
+        assert i18n.error_text(NotFound(Message("organisation {id} does not exist", id=12))) == \
+            "organisatie 12 bestaat niet"
+        assert i18n.translate("Twente Sensors BV") == "Twente Sensors BV"  # not a Message: data, left alone
+    finally:
+        i18n._current.reset(token)
+    assert i18n.translate(rows) == str(rows)  # English: the library's own text

@@ -19,6 +19,7 @@ from api.schemas import (
 )
 from matcher import access
 from matcher.errors import Conflict
+from matcher.messages import Message
 from matcher.queries import suggest_for_challenge_by_role
 from matcher.ranking.roles import to_store
 from matcher.storage import audit
@@ -78,7 +79,7 @@ def challenge_versions(challenge_id: ChallengeId, store: StoreDep, p: Reader) ->
 
 @router.delete(ONE, status_code=204)
 def delete_challenge(challenge_id: ChallengeId, store: StoreDep, p: Writer) -> Response:
-    ch = access.editable_challenge(store, p, challenge_id, "delete this challenge")
+    ch = access.editable_challenge(store, p, challenge_id, Message("delete this challenge"))
     with store.transaction() as conn:
         store.delete_challenge(challenge_id, conn)
         audit.record(conn, p, "challenge.delete", f"challenge:{challenge_id}", {"title": ch.title})

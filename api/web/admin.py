@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from api.deps import require_admin, require_key
 from api.schemas import KeyCreate
 from api.web.common import Id, PageRoute, check_csrf, principal, render, store_of, validation_message
-from api.web.i18n import N_, gettext, message_of
+from api.web.i18n import N_, error_text, gettext, message_of
 from matcher.access import ROLES, Principal
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.storage import audit
@@ -75,7 +75,7 @@ def create_key_form(request: Request, role: Short = "", organisation: Short = ""
                          expires_days=int(days) if days else None)
         key, info = issue_key(store_of(request), body.role, body.organisation_id, body.label, body.expires_days, p)
     except (ValidationError, InvalidInput, NotFound) as exc:
-        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else error_text(exc)
         return _keys_page(request, 422, error=msg, values=values)
     return _keys_page(request, 201, created={"key": key, "id": info.id, "role": info.role})
 

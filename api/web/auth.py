@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.web import i18n
 from api.web.common import COOKIE, PageRoute, check_csrf, current_session, render, safe_next, store_of
-from api.web.i18n import gettext
+from api.web.i18n import error_text, gettext
 from matcher.errors import Forbidden
 from matcher.storage import sessions
 
@@ -55,7 +55,7 @@ def signin_once(request: Request, token: Annotated[str, Query(max_length=200)] =
     try:
         session_token = sessions.redeem_link(store_of(request), token)
     except Forbidden as exc:
-        reason = str(exc).capitalize()
+        reason = error_text(exc).capitalize()
         message = gettext("{reason}. Sign in with your API key instead; the server prints a new link each time "
                           "it starts.")
         return render(request, "signin.html", 401, next="/", error=message.format(reason=reason))

@@ -26,11 +26,12 @@ from api.web.common import (
     validation_message,
 )
 from api.web.feedback import feedback_context
-from api.web.i18n import N_, gettext, message_of
+from api.web.i18n import N_, error_text, gettext, message_of
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_ID, MAX_TEXT, Challenge
 from matcher.errors import Conflict, InvalidInput
+from matcher.messages import Message
 from matcher.queries import suggest_for_challenge_by_role
 from matcher.ranking.roles import roles_of, to_store
 from matcher.storage import audit, shortlists
@@ -52,7 +53,8 @@ Short = Annotated[str, Form(max_length=300)]
 def _editable(request: Request, challenge_id: Id, p: Principal) -> Challenge:
     """The challenge, if ``p`` may keep its shortlist (staff, or the posing organisation's members)."""
     require_writer(p)
-    return access.editable_challenge(store_of(request), p, challenge_id, "keep this challenge's shortlist")
+    return access.editable_challenge(store_of(request), p, challenge_id,
+                                     Message("keep this challenge's shortlist"))
 
 
 def _poser_id(value: str) -> int | None:
@@ -119,7 +121,7 @@ def create_challenge_form(request: Request, title: Short = "", description: Fiel
             created = store.save_challenge(ch, conn)
             audit.record(conn, p, "challenge.create", f"challenge:{created}", {"title": ch.title})
     except (ValidationError, InvalidInput) as exc:
-        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else error_text(exc)
         return _form(request, None, {**values, "posed_by": posed_by}, msg, 422)
     return RedirectResponse(f"/challenges/{created}?done=created", status_code=303)
 
@@ -162,7 +164,7 @@ def edit_challenge(request: Request, challenge_id: Id, title: Short = "", descri
         if not ch.has_owner:
             raise Conflict(gettext("confidentiality: 'owner' needs a posing organisation, and this challenge has none"))
     except (ValidationError, Conflict, InvalidInput) as exc:
-        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else error_text(exc)
         shown = {"roles_edited": bool(roles_edited), "role_rows": rows + [{"name": "", "need": ""}] * ROLE_ROWS}
         return _form(request, ch, {**vars(ch), **values, **shown}, msg, 422)
     store = store_of(request)

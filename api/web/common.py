@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from api.deps import Unauthenticated
 from api.web import i18n
-from api.web.i18n import N_, gettext
+from api.web.i18n import N_, error_text, gettext
 from matcher import access
 from matcher.access import ANONYMOUS, Principal
 from matcher.domain import MAX_ID, MAX_TEXT
@@ -91,6 +91,7 @@ templates.env.filters["key_role"] = lambda r: gettext(KEY_ROLE_LABELS[r]) if r i
 templates.env.filters["status"] = lambda s: gettext(STATUS_LABELS[s]) if s in STATUS_LABELS else s
 templates.env.filters["member_role"] = lambda r: gettext(MEMBER_ROLE_LABELS[r]) if r in MEMBER_ROLE_LABELS else r
 templates.env.filters["number"] = i18n.number
+templates.env.filters["tr"] = i18n.translate  # a library message (matcher.messages.Message) in the page language
 templates.env.globals.update(KIND_LABELS=KIND_LABELS, KIND_COLOURS=KIND_COLOURS, ROLE_LABELS=ROLE_LABELS,
                              CONFIDENTIALITY_LABELS=CONFIDENTIALITY_LABELS, LANGUAGES=i18n.LANGUAGES)
 
@@ -171,15 +172,15 @@ class PageRoute(APIRoute):
                     return RedirectResponse(f"/signin?next={_quote(safe_next_local(request, target))}", 303)
                 return error_page(request, 403, gettext("Not allowed"), gettext("Your key does not allow this."))
             except NotFound as exc:
-                return error_page(request, 404, gettext("Not found"), str(exc).capitalize() + ".")
+                return error_page(request, 404, gettext("Not found"), error_text(exc).capitalize() + ".")
             except Forbidden as exc:
-                return error_page(request, 403, gettext("Not allowed"), str(exc).capitalize() + ".")
+                return error_page(request, 403, gettext("Not allowed"), error_text(exc).capitalize() + ".")
             except (InvalidInput, Conflict) as exc:
-                return error_page(request, 400, gettext("Please check your input"), str(exc))
+                return error_page(request, 400, gettext("Please check your input"), error_text(exc))
             except (ValidationError, RequestValidationError) as exc:
                 return error_page(request, 422, gettext("Please check your input"), validation_message(exc))
             except MatcherError as exc:
-                return error_page(request, 400, gettext("Something is not right"), str(exc))
+                return error_page(request, 400, gettext("Something is not right"), error_text(exc))
             except Exception:  # a bug: logged in full, shown as a calm page without a traceback
                 log.exception("unexpected error on %s", request.url.path)
                 return error_page(request, 500, gettext("Something went wrong"),

@@ -16,6 +16,7 @@ from api.deps import reader
 from api.routers.consortium import ConsortiumIn, SwapIn
 from api.web.challenges import _poser_id
 from api.web.common import PageRoute, check_csrf, principal, render, store_of, validation_message
+from api.web.i18n import error_text
 from matcher import access
 from matcher.access import Principal
 from matcher.consortium import build_consortium, swap_member
@@ -74,7 +75,7 @@ def consortium_build(request: Request, text: Annotated[str, Form(max_length=MAX_
     except ValidationError as exc:
         return _page(request, form, error=validation_message(exc), status_code=422)
     except (InvalidInput, NotFound, ValueError) as exc:
-        return _page(request, form, error=str(exc), status_code=422)
+        return _page(request, form, error=error_text(exc), status_code=422)
     return _page(request, form, result)
 
 

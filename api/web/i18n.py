@@ -3,6 +3,10 @@ language of each request.
 
 The catalogues live in ``api/web/locale/{nl,en}/LC_MESSAGES/messages.po`` and are compiled in memory
 the first time a language is used, so a fresh clone needs no build step (and no .mo file can go stale).
+Messages made by the library (:class:`matcher.messages.Message`: a bad row's reason, why a page is
+refused) are English with their template kept; :func:`translate` says them in the page's language, with
+the same parameters. The JSON API sends their English text as it is.
+
 The language is the ``matcher_lang`` cookie set by the header's NL | EN switch, else the best match in
 ``Accept-Language``, else English. A page handler sets it once per request (:func:`use_language`); the
 templates and the messages made in Python read it through :func:`gettext`. The JSON API never does.
@@ -22,6 +26,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from starlette.requests import Request
+
+from matcher.messages import Message
+from matcher.messages import message_of as raised_message
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = {"en": "English", "nl": "Nederlands"}
@@ -110,6 +117,42 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
 def number(n: int | float) -> str:
     """``n`` written the way the current language writes numbers (10,000 or 10.000)."""
     return format_decimal(n, locale=_current.get())
+
+
+class _LocalNumber(int):
+    """A message's whole number: ``{n:,}`` writes it the current language's way (20.001 in Dutch)."""
+
+    def __format__(self, spec: str) -> str:
+        return number(int(self)) if spec == "," else format(int(self), spec)
+
+
+def _local(value: object) -> object:
+    if isinstance(value, Message):
+        return translate(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _LocalNumber(value)
+    return value
+
+
+def translate(text: str) -> str:
+    """A library :class:`~matcher.messages.Message` in the current language (its parameters too); any
+    other text as it is (it is already in the page's language, or it is data such as a name).
+
+    A translation whose placeholders do not match its message (which ``tests/test_i18n.py`` prevents)
+    falls back to the English text rather than failing the page.
+    """
+    if not isinstance(text, Message):
+        return text
+    params = {name: _local(value) for name, value in text.params.items()}
+    try:
+        return gettext(text.template).format(**params) if params else gettext(text.template)
+    except (KeyError, IndexError, ValueError):
+        return str(text)
+
+
+def error_text(exc: BaseException) -> str:
+    """The message ``exc`` was raised with, in the current language (see :func:`translate`)."""
+    return translate(raised_message(exc))
 
 
 class CurrentTranslations:

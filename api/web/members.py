@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import require_key, require_staff
 from api.routers.organisations import MAX_UPLOAD, SUFFIXES
 from api.web.common import SECURITY_HEADERS, PageRoute, check_csrf, error_page, principal, render, store_of
-from api.web.i18n import gettext
+from api.web.i18n import error_text, gettext
 from matcher.errors import InvalidInput
 from matcher.ingest.load import ImportPlan, import_members, plan_members
 from matcher.ingest.members import MAX_ROWS, MEMBER_COLUMNS, REQUIRED_COLUMNS
@@ -98,7 +98,7 @@ def preview(request: Request, file: Annotated[UploadFile, File()], csrf: Token =
         with _as_file(name, data) as path:
             plan = plan_members(store, path, MAX_ROWS)
     except InvalidInput as exc:
-        return _page(request, str(exc), 422)
+        return _page(request, error_text(exc), 422)
     token = uploads.keep(store, p.key_id or 0, name, data) if plan.importable else ""
     return render(request, "members_preview.html", plan=plan, filename=name, token=token, shown=SHOWN,
                   ids=_stored_names(plan))

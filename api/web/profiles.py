@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.deps import require_key, require_writer
 from api.schemas import OrganisationUpdate
 from api.web.common import Id, PageRoute, check_csrf, principal, render, store_of, validation_message
-from api.web.i18n import gettext
+from api.web.i18n import error_text, gettext
 from matcher import access
 from matcher.access import Principal
 from matcher.domain import MAX_TEXT, Organisation, trl_in_order
@@ -94,6 +94,6 @@ def edit_profile(request: Request, org_id: Id, description: Field = "", capabili
         update_profile(store_of(request), p, org_id, fields)
         audit.record(store_of(request), p, "organisation.update", f"organisation:{org_id}", {"fields": sorted(fields)})
     except (ValidationError, InvalidInput, Conflict) as exc:
-        msg = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        msg = validation_message(exc) if isinstance(exc, ValidationError) else error_text(exc)
         return _form(request, org, shown, msg, 422)
     return RedirectResponse(f"/organisations/{org_id}?done=saved", status_code=303)

@@ -20,6 +20,7 @@ from typing import Any
 
 from matcher.domain import MAX_TEXT, Organisation, Visibility, parse_kind
 from matcher.errors import InvalidInput, NotFound
+from matcher.messages import Message, message_of
 
 MEMBER_COLUMNS: tuple[str, ...] = (
     "id", "name", "kind", "sme", "country", "nuts", "city", "website", "description", "capabilities",
@@ -81,14 +82,14 @@ def read_members(path: Path, max_rows: int | None = None) -> tuple[list[ParsedRo
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise InvalidInput(f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; "
-                           f"expected one of: {', '.join(_READERS)}")
+        raise InvalidInput(Message("{name}: unsupported file type {suffix!r}; expected one of: {expected}",
+                                   name=path.name, suffix=path.suffix or "(none)", expected=", ".join(_READERS)))
     if not path.is_file():
-        raise NotFound(f"{path} does not exist")
+        raise NotFound(Message("{path} does not exist", path=str(path)))
     items = reader(path)
     if max_rows is not None and len(items) > max_rows:
-        raise InvalidInput(f"{path.name}: {len(items):,} rows, more than the {max_rows:,} one file may hold; "
-                           "split it into several files")
+        raise InvalidInput(Message("{name}: {rows:,} rows, more than the {most:,} one file may hold; split it "
+                                   "into several files", name=path.name, rows=len(items), most=max_rows))
     return _parse_items(items)
 
 
@@ -103,9 +104,9 @@ def _parse_items(items: Iterable[Item]) -> tuple[list[ParsedRow], list[RowError]
             org = _organisation(record)
             key = _identity(org)
             if key in seen:
-                raise InvalidInput(f"{'id' if key[0] == 'id' else 'name'}: duplicate of line {seen[key]}")
+                raise InvalidInput(Message("{column}: duplicate of line {line}", column=key[0], line=seen[key]))
         except InvalidInput as e:
-            errors.append(RowError(line, str(e)))
+            errors.append(RowError(line, message_of(e)))
             continue
         seen[key] = line
         rows.append(ParsedRow(line, org))
@@ -123,21 +124,22 @@ def _organisation(record: Record) -> Organisation:
     """One organisation from one record; :class:`InvalidInput` names the first bad field."""
     text = {col: _text(col, record.get(col)) for col in MEMBER_COLUMNS if col != "capabilities"}
     if not text["name"]:
-        raise InvalidInput("name: required, but empty")
+        raise InvalidInput(Message("name: required, but empty"))
     kind = _kind(text["kind"])
     # An empty sme cell on an "sme"-kind row means yes: the kind already says so.
     sme = _flag("sme", text["sme"]) if text["sme"] else kind == "sme"
     country = _country(text["country"])
     trl_min, trl_max = _trl("trl_min", text["trl_min"]), _trl("trl_max", text["trl_max"])
     if trl_min is not None and trl_max is not None and trl_min > trl_max:
-        raise InvalidInput(f"trl_min: {trl_min} is greater than trl_max {trl_max}")
+        raise InvalidInput(Message("trl_min: {low} is greater than trl_max {high}", low=trl_min, high=trl_max))
     visibility = text["visibility"].lower() or Visibility.PUBLIC.value
     if visibility not in _VISIBILITIES:
-        raise InvalidInput(f"visibility: unknown value {text['visibility']!r}; "
-                           f"expected one of: {', '.join(_VISIBILITIES)}")
+        raise InvalidInput(Message("visibility: unknown value {value!r}; expected one of: {expected}",
+                                   value=text["visibility"], expected=", ".join(_VISIBILITIES)))
     capabilities = _capabilities(record.get("capabilities"))
     if not (text["description"] or text["offers"] or text["seeks"] or capabilities):
-        raise InvalidInput(f"{'/'.join(_CONTENT_COLUMNS)}: all empty, so there is nothing to match on")
+        raise InvalidInput(Message("{columns}: all empty, so there is nothing to match on",
+                                   columns="/".join(_CONTENT_COLUMNS)))
     return Organisation(
         name=text["name"], kind=kind, external_id=text["id"] or None, sme=sme, country=country,
         nuts=text["nuts"].upper(), city=text["city"], website=text["website"], description=text["description"],
@@ -158,34 +160,35 @@ def _text(column: str, value: Any) -> str:
     elif hasattr(value, "isoformat"):  # a date or time typed into a spreadsheet cell
         text = value.isoformat()
     else:
-        raise InvalidInput(f"{column}: expected text, got a {type(value).__name__}")
+        raise InvalidInput(Message("{column}: expected text, got a {type}", column=column, type=type(value).__name__))
     limit = _MAX_LENGTH.get(column, MAX_TEXT)
     if len(text) > limit:
-        raise InvalidInput(f"{column}: {len(text):,} characters, more than the {limit:,} allowed")
+        raise InvalidInput(Message("{column}: {n:,} characters, more than the {most:,} allowed", column=column,
+                                   n=len(text), most=limit))
     return text
 
 
 def _kind(value: str) -> str:
     if not value:
-        raise InvalidInput("kind: required, but empty")
+        raise InvalidInput(Message("kind: required, but empty"))
     try:
         return _KIND_ALIASES.get(value.lower()) or parse_kind(value)
     except InvalidInput as e:
-        raise InvalidInput(f"kind: {e}") from None
+        raise InvalidInput(Message("kind: {reason}", reason=message_of(e))) from None
 
 
 def _flag(column: str, value: str) -> bool:
     try:
         return _FLAGS[value.lower()]
     except KeyError:
-        raise InvalidInput(f"{column}: {value!r} is not a yes/no value; expected one of: "
-                           f"{', '.join(_FLAGS)}") from None
+        raise InvalidInput(Message("{column}: {value!r} is not a yes/no value; expected one of: {expected}",
+                                   column=column, value=value, expected=", ".join(_FLAGS))) from None
 
 
 def _country(value: str) -> str:
     code = value.upper()
     if code and not _COUNTRY.fullmatch(code):
-        raise InvalidInput(f"country: {value!r} is not a 2-letter country code such as NL")
+        raise InvalidInput(Message("country: {value!r} is not a 2-letter country code such as NL", value=value))
     return code
 
 
@@ -198,7 +201,7 @@ def _trl(column: str, value: str) -> int | None:
             return int(number)
     except ValueError:
         pass
-    raise InvalidInput(f"{column}: {value!r} is not a whole number from 1 to 9")
+    raise InvalidInput(Message("{column}: {value!r} is not a whole number from 1 to 9", column=column, value=value))
 
 
 def _capabilities(value: Any) -> list[str]:
@@ -221,14 +224,16 @@ def _columns(headers: Iterable[Any], where: str) -> list[str]:
     names = ["" if h is None else str(h).strip().lower() for h in headers]
     unknown = [n for n in names if n and n not in MEMBER_COLUMNS]
     if unknown:
-        raise InvalidInput(f"{where}: unknown columns: {', '.join(unknown)}; "
-                           f"expected some of: {', '.join(MEMBER_COLUMNS)}")
+        raise InvalidInput(Message("{name}: unknown columns: {unknown}; expected some of: {expected}", name=where,
+                                   unknown=", ".join(unknown), expected=", ".join(MEMBER_COLUMNS)))
     twice = sorted({n for n in names if n and names.count(n) > 1})
     if twice:
-        raise InvalidInput(f"{where}: columns appear more than once: {', '.join(twice)}")
+        raise InvalidInput(Message("{name}: columns appear more than once: {columns}", name=where,
+                                   columns=", ".join(twice)))
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
-        raise InvalidInput(f"{where}: required columns missing: {', '.join(missing)}")
+        raise InvalidInput(Message("{name}: required columns missing: {columns}", name=where,
+                                   columns=", ".join(missing)))
     return names
 
 
@@ -246,13 +251,13 @@ def _table(numbered: Iterable[tuple[int, Sequence[Any]]], name: str) -> list[Ite
         if columns is None:
             columns = _columns(values, name)
         elif len(values) > len(columns) and not _is_blank(values[len(columns):]):
-            reason = (f"row: {len(values)} values but the header has {len(columns)} columns; "
-                      "is a value with a delimiter in it missing its quotes?")
+            reason = Message("row: {n} values but the header has {columns} columns; is a value with a delimiter "
+                             "in it missing its quotes?", n=len(values), columns=len(columns))
             items.append((line, reason))
         else:
             items.append((line, {c: v for c, v in zip(columns, values) if c}))
     if columns is None:
-        raise InvalidInput(f"{name}: no header row; expected one with at least name and kind")
+        raise InvalidInput(Message("{name}: no header row; expected one with at least name and kind", name=name))
     return items
 
 
@@ -266,7 +271,7 @@ def _decode(raw: bytes, name: str) -> str:
         try:
             return raw.decode("cp1252")
         except UnicodeDecodeError:
-            raise InvalidInput(f"{name}: not UTF-8 or Windows-1252 text") from None
+            raise InvalidInput(Message("{name}: not UTF-8 or Windows-1252 text", name=name)) from None
 
 
 def _delimiter(text: str) -> str:
@@ -288,18 +293,20 @@ def _read_csv(path: Path) -> list[Item]:
     try:
         return _table(numbered(), path.name)
     except csv.Error as e:
-        raise InvalidInput(f"{path.name}: line {reader.line_num}: {e}") from None
+        raise InvalidInput(Message("{name}: line {line}: {error}", name=path.name, line=reader.line_num,
+                                   error=str(e))) from None
 
 
 def _read_json(path: Path) -> list[Item]:
     try:
         data = json.loads(_decode(path.read_bytes(), path.name))
     except json.JSONDecodeError as e:
-        raise InvalidInput(f"{path.name}: not valid JSON: {e}") from None
+        raise InvalidInput(Message("{name}: not valid JSON: {error}", name=path.name, error=str(e))) from None
     if isinstance(data, dict) and isinstance(data.get("organisations"), list):
         data = data["organisations"]
     if not isinstance(data, list):
-        raise InvalidInput(f'{path.name}: expected a list of organisations or {{"organisations": [...]}}')
+        raise InvalidInput(Message('{name}: expected a list of organisations or {{"organisations": [...]}}',
+                                   name=path.name))
     objects = [item for item in data if isinstance(item, dict)]
     keys = {str(k).strip().lower(): None for item in objects for k in item}
     if objects:
@@ -309,7 +316,8 @@ def _read_json(path: Path) -> list[Item]:
         if isinstance(item, dict):
             items.append((number, {str(k).strip().lower(): v for k, v in item.items()}))
         else:
-            items.append((number, f"item: a {type(item).__name__}, not an object with name, kind, ..."))
+            items.append((number, Message("item: a {type}, not an object with name, kind, ...",
+                                          type=type(item).__name__)))
     return items
 
 
@@ -320,7 +328,8 @@ def _read_xlsx(path: Path) -> list[Item]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
-        raise InvalidInput(f"{path.name}: not a readable .xlsx workbook ({e})") from None
+        raise InvalidInput(Message("{name}: not a readable .xlsx workbook ({error})", name=path.name,
+                                   error=str(e))) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers store a wrong used range; read every cell there is

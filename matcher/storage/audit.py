@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from matcher.access import Principal
+from matcher.messages import Message
 from matcher.storage import schema as t
 from matcher.storage.store import Store, now
 
@@ -49,10 +50,12 @@ class AuditEntry:
     @property
     def who(self) -> str:
         """In words: ``"admin key #3"``, ``"member key #7 (organisation #12)"``, ``"local admin (CLI)"``."""
+        role = Message(self.role)  # admin, staff, member or viewer: each is in the web UI's catalogue
         if self.key_id is None:
-            return f"local {self.role} (CLI)"
-        org = f" (organisation #{self.organisation_id})" if self.organisation_id is not None else ""
-        return f"{self.role} key #{self.key_id}{org}"
+            return Message("local {role} (CLI)", role=role)
+        if self.organisation_id is None:
+            return Message("{role} key #{id}", role=role, id=self.key_id)
+        return Message("{role} key #{id} (organisation #{org})", role=role, id=self.key_id, org=self.organisation_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "at": self.at.isoformat()}

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from matcher.access import LOCAL_ADMIN, ROLES, Principal, Role
 from matcher.errors import Forbidden, InvalidInput, NotFound
+from matcher.messages import Message
 from matcher.storage import audit
 from matcher.storage import schema as t
 from matcher.storage.store import Store, now
@@ -81,11 +82,11 @@ def issue_key(store: Store, role: str, org_id: int | None = None, label: str = "
     """Create a key: ``(key, info)``. The key is shown once and never stored in clear; ``actor`` is
     recorded in the audit log, in the same transaction."""
     if role not in ROLES:
-        raise InvalidInput(f"role: expected one of {', '.join(ROLES)}")
+        raise InvalidInput(Message("role: expected one of {expected}", expected=", ".join(ROLES)))
     if role == "member" and org_id is None:
-        raise InvalidInput("a member key needs --org: the organisation the member belongs to")
+        raise InvalidInput(Message("a member key needs --org: the organisation the member belongs to"))
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
-        raise InvalidInput(f"expires: between 1 and {MAX_EXPIRY_DAYS} days")
+        raise InvalidInput(Message("expires: between 1 and {most} days", most=MAX_EXPIRY_DAYS))
     if org_id is not None:
         store.get_organisation(org_id)  # NotFound for an unknown organisation
     key = "mk_" + secrets.token_urlsafe(32)
@@ -113,9 +114,9 @@ def authenticate(store: Store, key: str) -> Principal:
     with store.engine.connect() as conn:
         row = conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == secret_hash(key))).first()
     if row is None or row.revoked:
-        raise Forbidden("invalid or revoked API key")
+        raise Forbidden(Message("invalid or revoked API key"))
     if expired(row.expires_at):
-        raise Forbidden("this API key has expired")
+        raise Forbidden(Message("this API key has expired"))
     touch(store, row.id, row.last_used_at)
     return Principal(Role(row.role), row.organisation_id, row.id)
 
@@ -150,7 +151,7 @@ def get_key(store: Store, key_id: int, conn: Connection | None = None) -> KeyInf
             return get_key(store, key_id, c)
     row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
     if row is None:
-        raise NotFound(f"key {key_id} does not exist")
+        raise NotFound(Message("key {id} does not exist", id=key_id))
     return _info(row)
 
 
@@ -174,7 +175,7 @@ def record_feedback(store: Store, who: Principal, organisation_id: int, verdict:
     """Store one verdict (or an introduction request) about a suggested organisation, and its audit
     record in the same transaction; returns its id."""
     if verdict not in VERDICTS:
-        raise InvalidInput(f"verdict: expected one of {', '.join(VERDICTS)}")
+        raise InvalidInput(Message("verdict: expected one of {expected}", expected=", ".join(VERDICTS)))
     store.get_organisation(organisation_id)
     if challenge_id is not None:
         store.get_challenge(challenge_id)

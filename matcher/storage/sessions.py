@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from matcher.access import Principal, Role
 from matcher.errors import Forbidden
+from matcher.messages import Message
 from matcher.storage import schema as t
 from matcher.storage.keys import authenticate, expired, secret_hash, touch
 from matcher.storage.store import Store, now
@@ -70,7 +71,7 @@ def redeem_link(store: Store, token: str) -> str:
     turns out expired). :class:`Forbidden` for an unknown, used or expired link, or a key that was
     revoked or expired since."""
     if not token or len(token) > 200:
-        raise Forbidden("this sign-in link is not valid")
+        raise Forbidden(Message("this sign-in link is not valid"))
     link, k = t.signin_links.c, t.api_keys.c
     with store.transaction() as conn:
         row = conn.execute(select(link.key_id, link.expires_at, k.revoked, k.expires_at.label("key_expires"))
@@ -79,9 +80,9 @@ def redeem_link(store: Store, token: str) -> str:
         # the delete decides: of two requests with the same link, only one deletes the row
         used = conn.execute(delete(t.signin_links).where(link.token_hash == secret_hash(token))).rowcount
         if row is None or used != 1 or _aware(row.expires_at) < now():
-            reason = "this sign-in link has expired or was already used"
+            reason = Message("this sign-in link has expired or was already used")
         elif row.revoked or expired(row.key_expires):
-            reason = "the key of this sign-in link has been revoked or has expired"
+            reason = Message("the key of this sign-in link has been revoked or has expired")
         else:
             return _new_session(conn, row.key_id)
     raise Forbidden(reason)  # after the commit: the link is used up either way

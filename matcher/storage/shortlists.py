@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from matcher.domain import Organisation
 from matcher.errors import InvalidInput, NotFound
+from matcher.messages import Message
 from matcher.storage import schema as t
 from matcher.storage.store import Store, now
 
@@ -52,7 +53,8 @@ def add(store: Store, challenge_id: int, organisation_id: int, added_by: int | N
 def remove(store: Store, challenge_id: int, organisation_id: int) -> None:
     with store.transaction() as conn:
         if conn.execute(delete(t.shortlists).where(_key(challenge_id, organisation_id))).rowcount == 0:
-            raise NotFound(f"organisation {organisation_id} is not on the shortlist of challenge {challenge_id}")
+            raise NotFound(Message("organisation {id} is not on the shortlist of challenge {challenge}",
+                                   id=organisation_id, challenge=challenge_id))
 
 
 def set_note(store: Store, challenge_id: int, organisation_id: int, note: str) -> None:
@@ -61,7 +63,8 @@ def set_note(store: Store, challenge_id: int, organisation_id: int, note: str) -
         res = conn.execute(update(t.shortlists).where(_key(challenge_id, organisation_id))
                            .values(note=note.strip(), updated_at=now()))
         if res.rowcount == 0:
-            raise NotFound(f"organisation {organisation_id} is not on the shortlist of challenge {challenge_id}")
+            raise NotFound(Message("organisation {id} is not on the shortlist of challenge {challenge}",
+                                   id=organisation_id, challenge=challenge_id))
 
 
 def entries(store: Store, challenge_id: int) -> list[ShortlistEntry]:
@@ -107,4 +110,4 @@ def _key(challenge_id: int, organisation_id: int):  # type: ignore[no-untyped-de
 
 def _check_note(note: str) -> None:
     if len(note) > MAX_NOTE:
-        raise InvalidInput(f"note: at most {MAX_NOTE} characters")
+        raise InvalidInput(Message("note: at most {most} characters", most=MAX_NOTE))

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from matcher.domain import Challenge, Organisation, Project
 from matcher.errors import InvalidInput, NotFound
+from matcher.messages import Message
 from matcher.storage import schema as t
 
 _ORG_FIELDS = [f.name for f in fields(Organisation)]
@@ -157,7 +158,7 @@ class Store:
         if org_id is not None:
             res = conn.execute(update(t.organisations).where(t.organisations.c.id == org_id).values(**values))
             if res.rowcount == 0:
-                raise NotFound(f"organisation {org_id} does not exist")
+                raise NotFound(Message("organisation {id} does not exist", id=org_id))
         else:
             org_id = int(conn.execute(insert(t.organisations).values(created_at=stamp, **values)
                                       ).inserted_primary_key[0])
@@ -239,7 +240,7 @@ class Store:
     def get_organisation(self, org_id: int) -> Organisation:
         found = self.get_organisations([org_id])
         if org_id not in found:
-            raise NotFound(f"organisation {org_id} does not exist")
+            raise NotFound(Message("organisation {id} does not exist", id=org_id))
         return found[org_id]
 
     def find_organisation(self, external_id: str) -> Organisation | None:
@@ -274,7 +275,7 @@ class Store:
             t.evidence.c.organisation_id == org_id)).all()
         res = conn.execute(delete(t.organisations).where(t.organisations.c.id == org_id))
         if res.rowcount == 0:
-            raise NotFound(f"organisation {org_id} does not exist")
+            raise NotFound(Message("organisation {id} does not exist", id=org_id))
         conn.execute(delete(t.evidence).where(t.evidence.c.organisation_id == org_id))
         _log(conn, "evidence", [e.id for e in ev], "delete")
         _log(conn, "organisation", [org_id], "delete")
@@ -465,7 +466,7 @@ class Store:
         """Insert (``id`` None, or matched by ``external_id``) or update a challenge; returns its id.
         In the transaction of ``conn`` when given (an audit record can then commit with it)."""
         if not ch.title.strip() or not ch.description.strip():
-            raise InvalidInput("a challenge needs a non-empty title and description")
+            raise InvalidInput(Message("a challenge needs a non-empty title and description"))
         if conn is None:
             with self.transaction() as c:
                 return self.save_challenge(ch, c)
@@ -481,7 +482,7 @@ class Store:
                                                                **values)).inserted_primary_key[0])
         elif conn.execute(update(t.challenges).where(t.challenges.c.id == cid).values(
                 updated_at=stamp, version=t.challenges.c.version + 1, **values)).rowcount == 0:
-            raise NotFound(f"challenge {cid} does not exist")
+            raise NotFound(Message("challenge {id} does not exist", id=cid))
         version = conn.execute(select(t.challenges.c.version).where(t.challenges.c.id == cid)).scalar_one()
         conn.execute(insert(t.challenge_versions).values(
             challenge_id=cid, version=version, title=ch.title, description=ch.description,
@@ -500,7 +501,7 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.challenges).where(t.challenges.c.id == challenge_id)).first()
         if row is None:
-            raise NotFound(f"challenge {challenge_id} does not exist")
+            raise NotFound(Message("challenge {id} does not exist", id=challenge_id))
         return _challenge_from_row(row)
 
     def list_challenges(self) -> list[Challenge]:
@@ -512,7 +513,7 @@ class Store:
             with self.transaction() as c:
                 return self.delete_challenge(challenge_id, c)
         if conn.execute(delete(t.challenges).where(t.challenges.c.id == challenge_id)).rowcount == 0:
-            raise NotFound(f"challenge {challenge_id} does not exist")
+            raise NotFound(Message("challenge {id} does not exist", id=challenge_id))
         _log(conn, "challenge", [challenge_id], "delete")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 
 from matcher.errors import NotFound
+from matcher.messages import Message
 from matcher.storage import schema as t
 from matcher.storage.keys import secret_hash
 from matcher.storage.store import Store, now
@@ -46,7 +47,7 @@ def fetch(store: Store, key_id: int, token: str) -> PendingImport:
         row = conn.execute(select(c.filename, c.data, c.created_at).where(
             (c.token_hash == secret_hash(token)) & (c.key_id == key_id))).first()
     if row is None or _aware(row.created_at) < now() - LIFETIME:
-        raise NotFound("this preview has expired or was already imported; upload the file again")
+        raise NotFound(Message("this preview has expired or was already imported; upload the file again"))
     return PendingImport(row.filename, bytes(row.data))
 
 

@@ -8,6 +8,7 @@ so CI never passes by skipping (the same rule as the PostgreSQL tests).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,11 +16,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from babel.messages.pofile import read_po
 
+from api.web.i18n import LOCALE_DIR
 from matcher.domain import Challenge, Organisation
 from matcher.ingest.cordis import CordisData, import_cordis
 from matcher.storage.keys import create_key
@@ -78,6 +82,9 @@ PROFILES = {
     "rehab": Organisation(
         "Gelderse Revalidatie Robotica BV", kind="sme", sme=True, country="NL", nuts="NL226", city="Arnhem",
         description="Robotic gait trainers and exoskeletons for stroke rehabilitation in clinics and at home."),
+    "rehab_nl": Organisation(  # the Dutch run of the profile test completes this one
+        "Achterhoekse Revalidatietechniek BV", kind="sme", sme=True, country="NL", nuts="NL226", city="Doetinchem",
+        description="Loopbanden en exoskeletten voor revalidatie na een beroerte, in de kliniek en thuis."),
     "telecare": Organisation(
         "Nijmegen Telecare Labs", kind="research_institute", country="NL", nuts="NL226", city="Nijmegen",
         description="Research on telemonitoring, heart failure self-management and remote patient follow-up."),
@@ -153,10 +160,22 @@ def browser(site: Site) -> Iterator[Browser]:
         b.close()
 
 
+LANGS = ("en", "nl")
+BROWSER_LOCALE = {"en": "en-US", "nl": "nl-NL"}
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and page, 1280 wide like a meeting-room screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def lang() -> str:
+    """The language of ``page``: English, unless a test runs in both (``@pytest.mark.parametrize("lang", LANGS)``)."""
+    return "en"
+
+
+@pytest.fixture
+def page(browser: Browser, lang: str) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page, 1280 wide like a meeting-room screen, in a browser set to
+    ``lang`` (it sends that ``Accept-Language``, so every page and every later sign-in is in that language)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
+                                  locale=BROWSER_LOCALE[lang])
     context.set_default_timeout(20_000)
     p = context.new_page()
     yield p
@@ -173,19 +192,67 @@ def page_nl(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sign_in_nl(page: Page, site: Site, who: str) -> None:
-    """:func:`sign_in` on the Dutch page."""
-    page.goto(site.url + "/signin")
-    page.get_by_label("API-sleutel").fill(site.keys[who])
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_url(site.url + "/")
-
-
 def sign_in(page: Page, site: Site, who: str) -> None:
+    """Sign in with ``site.keys[who]`` on the sign-in page, in the language the page is shown in."""
     page.goto(site.url + "/signin")
-    page.get_by_label("API key").fill(site.keys[who])
-    page.get_by_role("button", name="Sign in").click()
+    dutch = page.locator("html").get_attribute("lang") == "nl"
+    page.get_by_label("API-sleutel" if dutch else "API key").fill(site.keys[who])
+    page.get_by_role("button", name="Inloggen" if dutch else "Sign in").click()
     page.wait_for_url(site.url + "/")
+
+
+def sign_in_nl(page: Page, site: Site, who: str) -> None:
+    """:func:`sign_in` on a page that must be Dutch."""
+    page.goto(site.url + "/signin")
+    assert page.locator("html").get_attribute("lang") == "nl"
+    sign_in(page, site, who)
+
+
+# ---- English left on a Dutch page ----------------------------------------------------------------------
+SHORT_ENGLISH = ("Search", "Challenges", "Sign out", "Sign in", "Keys", "Verdict", "Why this one",
+                 "Not relevant", "Contacted", "Partnered", "Team size", "Rules",
+                 "Member", "Role", "Covers", "Swap", "Edit", "Country", "Kind")
+
+
+@cache
+def english_texts() -> tuple[str, ...]:
+    """The English texts that read differently in Dutch: every catalogue entry of two words or more without
+    placeholders or markup, the library's messages among them (the short ones above are checked as whole
+    words)."""
+    with (LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale="nl")
+    out = []
+    for m in catalog:
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        for msgid in ids:
+            if msgid and msgid not in strings and len(msgid.split()) >= 2 and not re.search(r"[%<{]", msgid):
+                out.append(msgid)
+    return tuple(out)
+
+
+def shown_text(page: Page) -> str:
+    """What a person reads or hears: the page's text and its labels, titles, placeholders and alt texts."""
+    return page.evaluate("""() => {
+        const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder],[alt]')].flatMap(
+            e => ['aria-label', 'title', 'placeholder', 'alt'].map(a => e.getAttribute(a) || ''));
+        return [document.title, document.body.innerText, ...attrs].join('\\n');
+    }""")
+
+
+def english_leftovers(page: Page) -> list[str]:
+    """The interface's English texts on ``page`` (a Dutch page should have none)."""
+    text = shown_text(page)
+    # as whole words: "TRL to" is English, "TRL tot" Dutch
+    return [t for t in english_texts() + SHORT_ENGLISH if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text)]
+
+
+def no_english_left(page: Page, lang: str) -> None:
+    """On a Dutch page, fail naming every English interface text still shown (nothing to check in English)."""
+    if lang == "nl":
+        assert page.locator("html").get_attribute("lang") == "nl"
+        left = english_leftovers(page)
+        assert not left, f"English on the Dutch page {page.url}: {left}"
 
 
 def screenshot(page: Page, name: str, docs: bool = False) -> Path:

@@ -6,23 +6,36 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import pytest
+
 from matcher.domain import Challenge
 from matcher.storage.keys import create_key, list_feedback
-from tests.web.conftest import Site, screenshot, sign_in
+from tests.web.conftest import LANGS, Site, no_english_left, screenshot, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 QUESTION = "remote monitoring of heart failure patients at home"
+# What the member and staff read and click on a challenge and the follow-up list, by language
+FLOW = {
+    "en": {"request": "Request an introduction to {}", "verdict_group": "Your verdict on {}", "contacted": "Contacted",
+           "saved": "Verdict saved", "recorded": "Recorded: Contacted", "nav": "Introductions",
+           "asked_by": "member of Twente Sensors BV", "recorded_by": "staff “web tests”",
+           "partnered": "Mark {} as partnered"},
+    "nl": {"request": "Introductie bij {} aanvragen", "verdict_group": "Uw oordeel over {}", "contacted": "Benaderd",
+           "saved": "Oordeel opgeslagen", "recorded": "Vastgelegd: Benaderd", "nav": "Introducties",
+           "asked_by": "lid van Twente Sensors BV", "recorded_by": "clusterteam “web tests”",
+           "partnered": "{} markeren als partner geworden"},
+}
 
 
 def _names(page: Page) -> list[str]:
     return page.locator("article.result h3 a").all_inner_texts()
 
 
-def _verdict(page: Page, name: str, label: str) -> Locator:
+def _verdict(page: Page, name: str, label: str, lang: str = "en") -> Locator:
     """The verdict button ``label`` in the group for organisation ``name`` (the first card naming it)."""
-    group = page.get_by_role("group", name=f"Your verdict on {name}", exact=True).first
+    group = page.get_by_role("group", name=FLOW[lang]["verdict_group"].format(name), exact=True).first
     return group.get_by_role("button", name=label, exact=True)
 
 
@@ -70,38 +83,44 @@ def test_verdicts_on_search_results_reorder_the_same_question(page: Page, site: 
     assert page.get_by_test_id("verdicts").count() == 0
 
 
-def test_challenge_verdicts_and_the_follow_up_list(page: Page, site: Site) -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_challenge_verdicts_and_the_follow_up_list(page: Page, site: Site, lang: str) -> None:
+    t = FLOW[lang]
+    title = f"Follow-up ({lang}): valpreventie thuis"
     cid = site.store.save_challenge(Challenge(
-        "Follow-up: valpreventie thuis", "Sensors and coaching that prevent falls of older people living at home.",
+        title, "Sensors and coaching that prevent falls of older people living at home.",
         posed_by=site.orgs["hospital"]))
     sign_in(page, site, "member_b")
     page.goto(f"{site.url}/challenges/{cid}")
     target = _names(page)[0]
-    page.get_by_role("button", name=f"Request an introduction to {target}").click()
+    page.get_by_role("button", name=t["request"].format(target)).click()
     page.wait_for_url(re.compile("done=introduction"))
     page.context.clear_cookies()
 
     sign_in(page, site, "staff")
     page.goto(f"{site.url}/challenges/{cid}")
-    _verdict(page, target, "Contacted").click()
+    _verdict(page, target, t["contacted"], lang).click()
     page.wait_for_url(re.compile(r"/challenges/\d+\?done=verdict"))
-    assert page.get_by_role("status").inner_text().startswith("Verdict saved")
-    assert _verdict(page, target, "Contacted").get_attribute("aria-pressed") == "true"
+    assert page.get_by_role("status").inner_text().startswith(t["saved"])
+    assert _verdict(page, target, t["contacted"], lang).get_attribute("aria-pressed") == "true"
     card = page.locator("article.result", has_text=target).first
-    assert card.locator(".recorded").inner_text().startswith("Recorded: Contacted")  # the request has its own tag
+    assert card.locator(".recorded").inner_text().startswith(t["recorded"])  # the request has its own tag
+    no_english_left(page, lang)
 
-    page.get_by_role("link", name="Introductions").click()
-    row = page.locator("tbody tr", has_text="Follow-up: valpreventie thuis")
+    page.get_by_role("link", name=t["nav"]).click()
+    row = page.locator("tbody tr", has_text=title)
     assert row.count() == 1 and row.get_attribute("data-stage") == "contacted"
     cells = row.locator("td")
-    assert "member of Twente Sensors BV" in cells.nth(3).inner_text()  # who asked for the introduction
-    assert "staff “web tests”" in cells.nth(4).inner_text()  # who recorded the contact
+    assert t["asked_by"] in cells.nth(3).inner_text()  # who asked for the introduction
+    assert t["recorded_by"] in cells.nth(4).inner_text()  # who recorded the contact
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", cells.nth(4).inner_text())
-    row.get_by_role("button", name=f"Mark {target} as partnered").click()
+    no_english_left(page, lang)
+    row.get_by_role("button", name=t["partnered"].format(target)).click()
     page.wait_for_url(re.compile(r"/introductions\?done=verdict"))
-    row = page.locator("tbody tr", has_text="Follow-up: valpreventie thuis")
+    row = page.locator("tbody tr", has_text=title)
     assert row.get_attribute("data-stage") == "partnered" and row.get_by_role("button").count() == 0
-    screenshot(page, "introductions")
+    no_english_left(page, lang)
+    screenshot(page, "introductions" + ("-nl" if lang == "nl" else ""))
     verdicts = [r["verdict"] for r in list_feedback(site.store) if r["challenge_id"] == cid]
     assert sorted(verdicts) == ["contacted", "introduction", "partnered"]
 

@@ -5,52 +5,12 @@ reads in Dutch with none of the English interface texts left over."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from babel.messages.pofile import read_po
-
-from api.web.i18n import LOCALE_DIR
-from tests.web.conftest import Site, screenshot, sign_in, sign_in_nl
+from tests.web.conftest import Site, english_leftovers, screenshot, sign_in, sign_in_nl
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
-
-SHORT_ENGLISH = ("Search", "Challenges", "Sign out", "Sign in", "Keys", "Verdict", "Why this one",
-                 "Not relevant", "Contacted", "Partnered", "Team size", "Rules",
-                 "Member", "Role", "Covers", "Swap", "Edit", "Country", "Kind")
-
-
-@lru_cache(maxsize=1)
-def english_texts() -> tuple[str, ...]:
-    """The English interface texts that read differently in Dutch: every catalogue entry of two words or
-    more without placeholders or markup (the short ones above are checked as whole words)."""
-    with (LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        catalog = read_po(f, locale="nl")
-    out = []
-    for m in catalog:
-        ids = [m.id] if isinstance(m.id, str) else list(m.id)
-        strings = [m.string] if isinstance(m.string, str) else list(m.string)
-        for msgid in ids:
-            if msgid and msgid not in strings and len(msgid.split()) >= 2 and not re.search(r"[%<{]", msgid):
-                out.append(msgid)
-    return tuple(out)
-
-
-def shown_text(page: Page) -> str:
-    """What a person reads or hears: the page's text and its labels, titles, placeholders and alt texts."""
-    return page.evaluate("""() => {
-        const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder],[alt]')].flatMap(
-            e => ['aria-label', 'title', 'placeholder', 'alt'].map(a => e.getAttribute(a) || ''));
-        return [document.title, document.body.innerText, ...attrs].join('\\n');
-    }""")
-
-
-def english_leftovers(page: Page) -> list[str]:
-    text = shown_text(page)
-    long = [t for t in english_texts() if t in text]
-    short = [w for w in SHORT_ENGLISH if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
-    return long + short
 
 
 def test_english_is_the_default_and_accept_language_picks_dutch(page: Page, page_nl: Page, site: Site) -> None:

@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
 
 from matcher.ingest.members import read_members
 from tests.test_ingest_load import snapshot
-from tests.web.conftest import Site, screenshot, sign_in
+from tests.web.conftest import LANGS, Site, no_english_left, screenshot, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -24,6 +25,24 @@ DENTAL = {"id": "W-1", "name": "Oost Orthodontie Print BV", "kind": "sme", "coun
 PHARMACY = {"id": "W-2", "name": "Apotheekrobot Twente", "kind": "startup", "country": "NL", "city": "Hengelo",
             "description": "Robots that pick and pack medicines in hospital pharmacies."}
 BAD = {"id": "W-3", "name": "Zonder Soort BV", "kind": "", "description": "A row without a kind."}
+# What staff read and click, by language; the reasons of bad rows come from the library, in the page's language
+FLOW = {
+    "en": {"nav": "Member lists", "templates": ("Excel template (.xlsx)", "CSV template"), "file": "Member list",
+           "preview": "Preview the import", "bad_row": "4\tkind: required, but empty",
+           "import": "Import 2 organisations",
+           "imported": "Imported: 2 added, 0 changed", "empty": "empty", "missing": ("offers", "website"),
+           "unknown": "cols.csv: unknown columns: naam; expected some of: id, name"},
+    "nl": {"nav": "Ledenlijsten", "templates": ("Excel-sjabloon (.xlsx)", "CSV-sjabloon"), "file": "Ledenlijst",
+           "preview": "Import bekijken", "bad_row": "4\tkind: verplicht, maar leeg",
+           "import": "2 organisaties importeren", "imported": "Geïmporteerd: 2 toegevoegd, 0 gewijzigd",
+           "empty": "leeg", "missing": ("aanbod", "website"),
+           "unknown": "cols.csv: onbekende kolommen: naam; verwacht enkele van: id, name"},
+}
+
+
+def _of(row: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``row`` as the run in ``lang`` imports it: its own id and name, so each run adds its own members."""
+    return row if lang == "en" else {**row, "id": f"{row['id']}-{lang}", "name": f"{row['name']} ({lang})"}
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -45,10 +64,10 @@ def write_xlsx(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _preview(page: Page, site: Site, path: Path) -> None:
+def _preview(page: Page, site: Site, path: Path, lang: str = "en") -> None:
     page.goto(site.url + "/members")
-    page.get_by_label("Member list", exact=True).set_input_files(str(path))
-    page.get_by_role("button", name="Preview the import").click()
+    page.get_by_label(FLOW[lang]["file"], exact=True).set_input_files(str(path))
+    page.get_by_role("button", name=FLOW[lang]["preview"]).click()
     page.wait_for_load_state()
 
 
@@ -56,11 +75,16 @@ def _count(page: Page, what: str) -> int:
     return int(page.locator(f'[data-count="{what}"]').inner_text())
 
 
-def test_staff_preview_and_import_a_member_list_then_its_changes(page: Page, site: Site, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_preview_and_import_a_member_list_then_its_changes(page: Page, site: Site, tmp_path: Path,
+                                                                 lang: str) -> None:
+    t = FLOW[lang]
+    dental_row, pharmacy_row, bad_row = (_of(r, lang) for r in (DENTAL, PHARMACY, BAD))
     sign_in(page, site, "staff")
-    page.get_by_role("link", name="Member lists").click()
+    page.get_by_role("link", name=t["nav"]).click()
     page.wait_for_url(site.url + "/members")
-    for label, suffix in (("Excel template (.xlsx)", ".xlsx"), ("CSV template", ".csv")):
+    no_english_left(page, lang)
+    for label, suffix in zip(t["templates"], (".xlsx", ".csv")):
         with page.expect_download() as dl:
             page.get_by_role("link", name=label).click()
         saved = tmp_path / f"template{suffix}"
@@ -68,44 +92,51 @@ def test_staff_preview_and_import_a_member_list_then_its_changes(page: Page, sit
         rows, errors = read_members(saved)
         assert len(rows) == 1 and errors == []
 
-    _preview(page, site, write_csv(tmp_path / "members.csv", [DENTAL, PHARMACY, BAD]))
+    _preview(page, site, write_csv(tmp_path / "members.csv", [dental_row, pharmacy_row, bad_row]), lang)
     assert (_count(page, "added"), _count(page, "changed"), _count(page, "errors")) == (2, 0, 1)
     errors = page.get_by_test_id("errors").locator("tbody tr")
-    assert errors.count() == 1 and errors.first.inner_text().startswith("4\tkind: required")
+    assert errors.count() == 1 and errors.first.inner_text() == t["bad_row"]  # line and reason, in the page's language
     assert page.get_by_test_id("added").locator("tbody tr").count() == 2
-    assert site.store.find_organisation("member:W-1") is None  # a preview writes nothing
-    screenshot(page, "members-preview")
-    page.get_by_role("button", name="Import 2 organisations").click()
+    assert site.store.find_organisation(f"member:{dental_row['id']}") is None  # a preview writes nothing
+    no_english_left(page, lang)
+    screenshot(page, "members-preview" + ("-nl" if lang == "nl" else ""))
+    page.get_by_role("button", name=t["import"]).click()
     page.wait_for_url(re.compile(r"/members\?done=imported"))
-    assert page.get_by_test_id("import-result").inner_text().startswith("Imported: 2 added, 0 changed")
-    dental = site.store.find_organisation("member:W-1")
+    assert page.get_by_test_id("import-result").inner_text().startswith(t["imported"])
+    dental = site.store.find_organisation(f"member:{dental_row['id']}")
     assert dental is not None and dental.city == "Almelo" and dental.source == "file import"
 
     # the same members again, as a spreadsheet, with a new city and no contact: changes listed field by field
-    _preview(page, site, write_xlsx(tmp_path / "members.xlsx", [{**DENTAL, "city": "Enschede", "contact": ""},
-                                                                 PHARMACY]))
+    _preview(page, site, write_xlsx(tmp_path / "members.xlsx", [{**dental_row, "city": "Enschede", "contact": ""},
+                                                                 pharmacy_row]), lang)
     assert (_count(page, "added"), _count(page, "changed"), _count(page, "unchanged")) == (0, 1, 1)
     changed = page.get_by_test_id("changed")
     city = changed.locator(f'tr[data-org="{dental.id}"][data-field="city"]')
     assert city.locator("td.old").inner_text() == "Almelo" and city.locator("td.new").inner_text() == "Enschede"
-    assert changed.locator('tr[data-field="contact"] td.new').inner_text() == "empty"
+    assert changed.locator('tr[data-field="contact"] td.new').inner_text() == t["empty"]
+    no_english_left(page, lang)
     form = {"token": page.locator("input[name=token]").input_value(),
             "csrf": page.locator("form.confirm input[name=csrf]").input_value()}
-    page.get_by_role("button", name="Import 2 organisations").click()
+    page.get_by_role("button", name=t["import"]).click()
     page.wait_for_url(re.compile(r"done=imported"))
     assert site.store.get_organisation(dental.id).city == "Enschede"  # type: ignore[arg-type]
     # the preview is spent: confirming it again is refused with the reason, not imported twice
     again = page.request.post(site.url + "/members/import", form=form)
     assert again.status == 404 and "already imported" in again.text()
     # the imported members' profiles are thin: they lead the list of profiles that need work, CORDIS ones never
-    pharmacy = site.store.find_organisation("member:W-2")
+    pharmacy = site.store.find_organisation(f"member:{pharmacy_row['id']}")
     assert pharmacy is not None
     listed = page.get_by_test_id("incomplete").locator("tbody tr")
     ids = [int(listed.nth(i).get_attribute("data-org") or 0) for i in range(listed.count())]
     assert pharmacy.id in ids
     assert all(site.store.get_organisation(i).source != "cordis" for i in ids)
     row = page.get_by_test_id("incomplete").locator(f'tr[data-org="{pharmacy.id}"]')
-    assert "offers" in row.inner_text() and "website" in row.inner_text()
+    assert all(what in row.inner_text() for what in t["missing"])
+    no_english_left(page, lang)
+    # a whole file that cannot be read: the library's reason, in the page's language
+    _preview(page, site, write_csv(tmp_path / "cols.csv", [{"naam": "X", "kind": "sme"}]), lang)
+    assert t["unknown"] in page.get_by_role("alert").inner_text()
+    no_english_left(page, lang)
 
 
 def test_an_import_the_database_refuses_writes_nothing(page: Page, site: Site, tmp_path: Path) -> None:

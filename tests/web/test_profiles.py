@@ -6,13 +6,35 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import pytest
+
 from matcher.storage.keys import create_key
-from tests.web.conftest import Site, screenshot, sign_in
+from tests.web.conftest import LANGS, Site, no_english_left, screenshot, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 PHRASE = "hippotherapy saddle simulator for children with cerebral palsy"
+# What the member reads and types, by language; the Dutch run completes another (Dutch) organisation.
+FLOW = {
+    "en": {"org": "rehab", "name": "Gelderse Revalidatie Robotica BV", "phrase": PHRASE, "term": "hippotherapy",
+           "search_label": "What are you looking for?", "search": "Search", "complete": "Profile {}% complete",
+           "offers_hint": "Nothing under “what we offer”", "edit": "Edit profile", "contact": "Contact",
+           "visibility": ["Everyone with a key", "Members and cluster staff"], "offers": "What we offer",
+           "capabilities": "Capabilities", "seeks": "What we look for", "website": "Website", "trl_min": "TRL from",
+           "trl_max": "TRL to", "save": "Save profile", "saved": "Profile saved",
+           "offers_text": f"A {PHRASE}, and gait trainers for clinics.",
+           "seeks_text": "A children's rehabilitation centre to run a pilot."},
+    "nl": {"org": "rehab_nl", "name": "Achterhoekse Revalidatietechniek BV",
+           "phrase": "zadelsimulator voor hippotherapie bij kinderen met cerebrale parese", "term": "hippotherapie",
+           "search_label": "Wat zoekt u?", "search": "Zoeken", "complete": "Profiel {}% compleet",
+           "offers_hint": "Niets ingevuld bij “wat we bieden”", "edit": "Profiel bewerken", "contact": "Contactpersoon",
+           "visibility": ["Iedereen met een sleutel", "Leden en het clusterteam"], "offers": "Wat we bieden",
+           "capabilities": "Expertises", "seeks": "Wat we zoeken", "website": "Website", "trl_min": "TRL van",
+           "trl_max": "TRL tot", "save": "Profiel opslaan", "saved": "Profiel opgeslagen",
+           "offers_text": "Een zadelsimulator voor hippotherapie bij kinderen met cerebrale parese, en loopbanden.",
+           "seeks_text": "Een revalidatiecentrum voor kinderen dat een pilot wil doen."},
+}
 
 
 def _member_key(site: Site, org: str) -> str:
@@ -22,49 +44,55 @@ def _member_key(site: Site, org: str) -> str:
     return who
 
 
-def test_member_completes_its_profile_and_the_next_search_finds_it(page: Page, site: Site) -> None:
-    org_id = site.orgs["rehab"]
-    sign_in(page, site, _member_key(site, "rehab"))
-    page.get_by_label("What are you looking for?").fill(PHRASE)
-    page.get_by_role("button", name="Search").click()
+@pytest.mark.parametrize("lang", LANGS)
+def test_member_completes_its_profile_and_the_next_search_finds_it(page: Page, site: Site, lang: str) -> None:
+    t = FLOW[lang]
+    org_id = site.orgs[t["org"]]
+    sign_in(page, site, _member_key(site, t["org"]))
+    page.get_by_label(t["search_label"]).fill(t["phrase"])
+    page.get_by_role("button", name=t["search"]).click()
     page.wait_for_load_state()
     before = page.locator("article.result h3 a").all_inner_texts()
-    assert "Gelderse Revalidatie Robotica BV" not in before[:1], before  # the control: not found yet
+    assert t["name"] not in before[:1], before  # the control: not found yet
 
     page.goto(f"{site.url}/organisations/{org_id}")
     box = page.get_by_test_id("completeness")
-    assert "Profile 15% complete" in box.inner_text()  # a one-line description only
+    assert t["complete"].format(15) in box.inner_text()  # a one-line description only
     missing = box.locator("li[data-missing]")
     assert [missing.nth(i).get_attribute("data-missing") for i in range(missing.count())] == [
         "description_short", "offers", "capabilities", "seeks", "website", "trl"]
-    page.get_by_role("link", name="Edit profile").click()
+    assert box.locator('li[data-missing="offers"]').inner_text().startswith(t["offers_hint"])  # what to add, in words
+    no_english_left(page, lang)
+    page.get_by_role("link", name=t["edit"]).click()
     page.wait_for_url(f"{site.url}/organisations/{org_id}/edit")
-    assert page.get_by_label("Contact").count() == 0  # staff-only fields are not in a member's form
-    assert page.locator("#visibility option").all_inner_texts() == ["Everyone with a key", "Members and cluster staff"]
-    page.get_by_label("What we offer").fill(f"A {PHRASE}, and gait trainers for clinics.")
-    page.get_by_label("Capabilities").fill("exoskeletons, gait training\nhippotherapy")
-    page.get_by_label("What we look for").fill("A children's rehabilitation centre to run a pilot.")
-    page.get_by_label("Website").fill("https://revalidatie-robotica.example")
-    page.get_by_label("TRL from").select_option("4")
-    page.get_by_label("TRL to").select_option("7")
-    screenshot(page, "profile-edit")
-    page.get_by_role("button", name="Save profile").click()
+    assert page.get_by_label(t["contact"]).count() == 0  # staff-only fields are not in a member's form
+    assert page.locator("#visibility option").all_inner_texts() == t["visibility"]
+    no_english_left(page, lang)
+    page.get_by_label(t["offers"]).fill(t["offers_text"])
+    page.get_by_label(t["capabilities"]).fill(f"exoskeletons, gait training\n{t['term']}")
+    page.get_by_label(t["seeks"]).fill(t["seeks_text"])
+    page.get_by_label(t["website"]).fill("https://revalidatie-robotica.example")
+    page.get_by_label(t["trl_min"]).select_option("4")
+    page.get_by_label(t["trl_max"]).select_option("7")
+    screenshot(page, "profile-edit" + ("-nl" if lang == "nl" else ""))
+    page.get_by_role("button", name=t["save"]).click()
     page.wait_for_url(f"{site.url}/organisations/{org_id}?done=saved")
-    assert page.get_by_role("status").inner_text().startswith("Profile saved")
-    assert "Profile 85% complete" in page.get_by_test_id("completeness").inner_text()
+    assert page.get_by_role("status").inner_text().startswith(t["saved"])
+    assert t["complete"].format(85) in page.get_by_test_id("completeness").inner_text()
     assert page.locator("li[data-missing]").count() == 1  # only the short description is left
     assert "TRL 4–7" in page.locator(".profile .meta").inner_text()
-    assert page.locator(".profile .tag", has_text="hippotherapy").count() == 1
+    assert page.locator(".profile .tag", has_text=t["term"]).count() == 1
+    no_english_left(page, lang)
     stored = site.store.get_organisation(org_id)
-    assert stored.capabilities == ["exoskeletons", "gait training", "hippotherapy"] and stored.trl_max == 7
+    assert stored.capabilities == ["exoskeletons", "gait training", t["term"]] and stored.trl_max == 7
 
     page.goto(site.url + "/")
-    page.get_by_label("What are you looking for?").fill(PHRASE)
-    page.get_by_role("button", name="Search").click()
+    page.get_by_label(t["search_label"]).fill(t["phrase"])
+    page.get_by_role("button", name=t["search"]).click()
     page.wait_for_selector("article.result")
     first = page.locator("article.result").first
-    assert first.locator("h3 a").inner_text() == "Gelderse Revalidatie Robotica BV"
-    assert "hippotherapy" in first.locator("blockquote.evidence").inner_text().lower()
+    assert first.locator("h3 a").inner_text() == t["name"]
+    assert t["term"] in first.locator("blockquote.evidence").inner_text().lower()
 
 
 def test_member_cannot_edit_another_profile_and_bad_input_is_explained(page: Page, site: Site) -> None:
