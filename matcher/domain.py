@@ -202,6 +202,9 @@ class Query:
         demote: look-alikes (possible competitors) shown only after the rest.
         context: the whole question when ``text`` is one part of it (a role's need): it steers
             retrieval with a lower weight, while the evidence shown is matched to ``text``.
+        ties: whether the seed's past partners move up (:mod:`matcher.ranking.ties`): yes when a
+            team forms around the seed, no when the question is who can do a part (a challenge,
+            a role), where the evidence alone must answer.
     """
 
     text: str
@@ -212,6 +215,7 @@ class Query:
     verdicts: dict[int, str] = field(default_factory=dict)
     demote: list[int] = field(default_factory=list)
     context: str = ""
+    ties: bool = True
 
 
 @dataclass

@@ -37,7 +37,7 @@ def challenge_query(matcher: Matcher, challenge_id: int, k: int = 10, filters: F
         f.kinds = list(ch.wanted_kinds)
     if ch.posed_by is not None:
         f.exclude_ids = [*f.exclude_ids, ch.posed_by]
-    return Query(ch.query_text, k, f, seed=ch.posed_by, verdicts=verdicts_for(matcher.store, challenge_id))
+    return Query(ch.query_text, k, f, seed=ch.posed_by, verdicts=verdicts_for(matcher.store, challenge_id), ties=False)
 
 
 def suggest_for_challenge(matcher: Matcher, challenge_id: int, k: int = 10,
@@ -192,7 +192,8 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
         f = replace(base.filters, kinds=kinds)
         need = need_text(role.need) if role.derived else role.need
         asked.append((role, Query(need or role.need, min(base.k * ROLE_ROOM, MAX_K), f, base.visible, base.seed,
-                                  dict(base.verdicts), list(base.demote), context=base.text if role.derived else "")))
+                                  dict(base.verdicts), list(base.demote), context=base.text if role.derived else "",
+                                  ties=False)))
     found = matcher.search_with([(q, role_pipeline(role.name)) for role, q in asked])
     title = base.text.split(". ")[0]  # a challenge's text starts with its title
     out = []

@@ -131,9 +131,11 @@ def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Mat
     plain = Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, query, qv)
     tied = Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, query, qv)
     shared = snap.graph.ties(seed).shared
-    assert plain.shared is None and tied.shared is not None and (tied.shared == shared).all()
-    # past partners move up, never down; the others keep their relative order
     every = Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, replace(query, k=cat.n_orgs), qv).order
+    # the ties counted are the seed's, among the best 50 by the text only (seed_within)
+    assert plain.shared is None and tied.shared is not None and tied.shared.any()
+    assert (tied.shared == np.where(np.isin(np.arange(cat.n_orgs), every[:50]), shared, 0)).all()
+    # past partners move up, never down; the others keep their relative order
     plain_rank = {int(p): i for i, p in enumerate(every)}
     partners = [int(p) for p in tied.order if shared[p] > 0]
     assert partners and sum(shared[plain.order] > 0) < sum(shared[tied.order] > 0)
@@ -145,7 +147,10 @@ def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Mat
     found = Pipeline(RankingConfig(seed_weight=1.0)).run(snap, m.store, query, qv)
     tie = next(s for s in found if s.components.get("projects_together", 0) > 0)
     assert any(r.startswith("worked with ") for r in tie.explanation["reasons"])
-    # a question nobody asks (no seed) is left as it was
-    free = Query(TEXT, 10)
-    assert (Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, free, qv).order
-            == Pipeline().rank(snap, free, qv).order).all()
+    # only the best `seed_within` by the text move: the same organisations, re-ordered
+    near = Pipeline(RankingConfig(seed_weight=1.0, seed_within=20)).rank(snap, replace(query, k=20), qv)
+    assert set(near.order.tolist()) == set(every[:20].tolist()) and (near.order != every[:20]).any()
+    # a question nobody asks (no seed), or one that is not about forming a team around the seed, is left as it was
+    for same in (Query(TEXT, 10), replace(query, ties=False)):
+        assert (Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, same, qv).order
+                == Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, same, qv).order).all()

@@ -40,7 +40,7 @@ class Pipeline:
         r = retrieve(snap, query, qvec, self.config, context_vec)
         learned = self.config.rerank and self.ranker is not None and applies(self.ranker, r)
         if not learned:
-            r = ties.boost(r, snap, self.config.seed_weight)
+            r = ties.boost(r, snap, self.config.seed_weight, self.config.seed_within)
         r = feedback.mark(r, snap.catalogue)
         if learned:
             assert self.ranker is not None

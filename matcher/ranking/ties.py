@@ -8,6 +8,10 @@ consortium's coordinator) weighs those ties in. The fused score is scaled to [0,
 retrieved organisations, then multiplied by ``1 + weight * log(1 + projects together)``: a past
 partner that the text does not fit at all stays at the bottom, and one that fits moves up.
 
+Only the best ``within`` organisations by the text may move (the ties re-order what the text
+found, they never bring in a partner it does not fit), and only for questions that form a team
+around the one asking (``Query.ties``: partners for an organisation, the ``seeded`` evaluation
+task), not for a challenge or a role, where the evidence alone must answer "who can do this part".
 Unlearned, and skipped when the learned ranker re-orders the question (it has its own tie features).
 """
 
@@ -22,15 +26,23 @@ from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
 
 
-def boost(r: Ranking, snap: Snapshot, weight: float) -> Ranking:
-    """``r`` re-scored and re-ordered by ties to ``r.query.seed``; unchanged without a seed or ties."""
-    if weight <= 0 or r.query.seed is None:
+def boost(r: Ranking, snap: Snapshot, weight: float, within: int = 0) -> Ranking:
+    """``r`` re-scored and re-ordered by ties to ``r.query.seed``; unchanged without a seed or ties.
+
+    With ``within`` > 0 only the best ``within`` organisations by the text may move up, so the
+    ties re-order what the text found and never bring in a partner the text does not fit.
+    """
+    if weight <= 0 or r.query.seed is None or not r.query.ties:
         return r
     pos = snap.catalogue.org_index([r.query.seed])
     if not len(pos):
         return r
     shared = snap.graph.ties(int(pos[0])).shared
     ok = np.isfinite(r.org_scores)
+    if within > 0:
+        near = np.zeros(len(ok), dtype=bool)
+        near[fuse.top_k(r.org_scores, within)] = True
+        shared = np.where(near, shared, 0.0)
     if not (shared[ok] > 0).any():
         return r
     s = r.org_scores[ok]

@@ -33,7 +33,8 @@ class RankingConfig:
     candidates: int = 200  # organisations the ranker re-orders
     context_weight: float = 0.5  # a role's whole question, next to its need (Query.context)
     context_mix: str = "sum"  # sum: need + weight * context; both: their harmonic mean (a document must meet both)
-    seed_weight: float = 0.0  # ties to the one asking (matcher.ranking.ties); 0 leaves them out
+    seed_weight: float = 0.5  # ties to the one asking (matcher.ranking.ties); 0 leaves them out
+    seed_within: int = 50  # only the best this many by the text may move up for ties (0: any retrieved)
 
 
 def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConfig,
