@@ -87,3 +87,34 @@ def test_library_messages_are_said_in_the_page_language() -> None:
     finally:
         i18n._current.reset(token)
     assert i18n.translate(rows) == str(rows)  # English: the library's own text
+
+
+def test_rule_results_reasons_and_the_rule_files_names_are_said_in_dutch() -> None:
+    from matcher.consortium.reasons import SUPPORT
+    from matcher.rules import Partner, check_team, load_instrument, purpose
+
+    startup = Partner("startup", "NL", name="Twente Needle-Free BV")
+    care, eurostars = load_instrument("care-pilot"), load_instrument("eurostars")
+    results = {r.rule: r for r in check_team(care, [startup])}
+    lead = check_team(eurostars, [Partner("university", "DE"), startup])[0]
+    english = [results["care-provider"].message, results["company"].message, lead.message,
+               purpose(eurostars.rules[3]), purpose(eurostars.rules[1])]
+    assert english == ["needs a hospital or care institution", "has 1 company",
+                       "the lead partner (the university from DE) is not an SME; the lead must be an SME from a "
+                       "Eurostars participating country",
+                       "added to reach 50% R&D-performing SME cost",
+                       "added to reach 2 different countries (Eurostars participating country)"]
+    token = i18n._current.set("nl")
+    try:
+        dutch = [i18n.translate(t) for t in english]
+        assert dutch[:2] == ["heeft een ziekenhuis of zorginstelling nodig", "heeft 1 bedrijf"]
+        assert dutch[2] == ("de penvoerder (een universiteit uit DE) is geen mkb-bedrijf; de penvoerder moet een "
+                            "mkb-bedrijf uit een deelnemend Eurostars-land zijn")
+        assert dutch[3:] == ["toegevoegd om 50% van de kosten bij R&D-uitvoerende mkb-bedrijven te halen",
+                             "toegevoegd om 2 verschillende landen te halen (deelnemend Eurostars-land)"]
+        assert i18n.translate(results["company"].requirement) == "minstens één bedrijf"
+        assert i18n.translate(care.name).startswith("Zorgpilot")
+        assert i18n.translate(SUPPORT).startswith("projectondersteuning (gevraagd)")
+    finally:
+        i18n._current.reset(token)
+    assert i18n.translate(lead.message) == lead.message  # English: the CLI's and the JSON API's text

@@ -86,7 +86,7 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
 
 templates.env.filters["highlight"] = highlight
 templates.env.filters["kind"] = lambda k: gettext(KIND_LABELS[k]) if k in KIND_LABELS else k
-templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else r
+templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else i18n.translate(r)
 templates.env.filters["key_role"] = lambda r: gettext(KEY_ROLE_LABELS[r]) if r in KEY_ROLE_LABELS else r
 templates.env.filters["status"] = lambda s: gettext(STATUS_LABELS[s]) if s in STATUS_LABELS else s
 templates.env.filters["member_role"] = lambda r: gettext(MEMBER_ROLE_LABELS[r]) if r in MEMBER_ROLE_LABELS else r

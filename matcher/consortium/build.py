@@ -100,8 +100,9 @@ def responsibilities(pool: Pool, team: Sequence[int]) -> tuple[dict[int, list[in
 
 def _role(org: Organisation, position: int, fixed: bool, labels: list[str], service: bool = False) -> str:
     who = Message("coordinator") if position == 0 else Message("project support") if service else Message("partner")
-    template = "{who} (fixed), {kind} from {country}" if fixed else "{who}, {kind} from {country}"
-    head = Message(template, who=who, kind=kind_word(org.kind), country=org.country or "?")
+    kind, country = kind_word(org.kind), org.country or "?"
+    head = (Message("{who} (fixed), {kind} from {country}", who=who, kind=kind, country=country) if fixed else
+            Message("{who}, {kind} from {country}", who=who, kind=kind, country=country))
     if not labels:
         return Message("{head}: relevant to the call as a whole, no aspect of its own", head=head)
     return Message("{head}: {aspects}", head=head, aspects="; ".join(labels))

@@ -88,11 +88,13 @@ def why_unmet(rule: Rule, problem: Problem) -> str:
                        who=lead_requirement(rule, article=False), n=len(ids), have=have)
     if rule.type == "distinct_countries":
         found = sorted({p.country for p in partners} & group.codes)
-        template = ("the organisations that match the call come from {n} different {group} ({found}); {need} are needed"
-                    if len(found) == 1 else "the organisations that match the call come from {n} different {group}s "
-                    "({found}); {need} are needed")
-        return Message(template, n=len(found), group=group.name, found=", ".join(found) or Message("none"),
-                       need=rule.params["count"])
+        parts = {"n": len(found), "group": group.name, "found": ", ".join(found) or Message("none"),
+                 "need": rule.params["count"]}
+        if len(found) == 1:
+            return Message("the organisations that match the call come from {n} different {group} ({found}); {need} "
+                           "are needed", **parts)
+        return Message("the organisations that match the call come from {n} different {group}s ({found}); {need} "
+                       "are needed", **parts)
     if rule.type == "max_cost_share":
         by = str(rule.params["by"])
         return Message("a team of {n} cannot keep each {by} at or below {cap:.0%} of the cost with the organisations "
