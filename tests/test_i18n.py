@@ -31,7 +31,7 @@ def test_every_text_of_the_web_ui_has_its_dutch_translation(tmp_path: Path) -> N
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run([str(pybabel), "-q", "extract", "-F", "api/web/babel.cfg", "-k", "Message", "--no-location",
-                    "-o", str(pot), "api/web", "matcher"], cwd=ROOT, check=True)
+                    "-o", str(pot), "api/web", "api/schemas.py", "api/routers", "matcher"], cwd=ROOT, check=True)
     texts = {_key(m) for m in _catalog(pot) if m.id}
     assert len(texts) > 300
     nl = _catalog(i18n.LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po", "nl")
@@ -118,3 +118,38 @@ def test_rule_results_reasons_and_the_rule_files_names_are_said_in_dutch() -> No
     finally:
         i18n._current.reset(token)
     assert i18n.translate(lead.message) == lead.message  # English: the CLI's and the JSON API's text
+
+
+def test_form_validation_errors_are_said_in_the_page_language() -> None:
+    """pydantic's English by error type and ctx: the English page keeps pydantic's sentence word for word."""
+    from pydantic import ValidationError
+
+    from api.schemas import ChallengeCreate, OrganisationCreate
+    from api.web.validation import validation_message
+
+    def errors(model: type, **values: object) -> ValidationError:
+        with pytest.raises(ValidationError) as caught:
+            model(**values)
+        return caught.value
+
+    long_title = errors(ChallengeCreate, title="x" * 301, description="Hartfalen thuis")
+    blank = errors(ChallengeCreate, title="   ", description="Hartfalen thuis", posed_by="twelve")
+    missing = errors(ChallengeCreate, description="Hartfalen thuis", confidentiality="owner")
+    capability = errors(OrganisationCreate, name="Twente Sensors BV", kind="startup", capabilities=["x" * 201])
+    trl = errors(OrganisationCreate, name="Twente Sensors BV", kind="startup", trl_min=7, trl_max=3)
+    english = [validation_message(e) for e in (long_title, blank, missing, capability, trl)]
+    assert english[0] == "title: String should have at most 300 characters"
+    assert english[1].startswith("title: String should match pattern")
+    assert english[1].endswith("; posed by: Input should be a valid integer")  # a strict model: int_type
+    assert english[2].startswith("title: Field required")
+    token = i18n._current.set("nl")
+    try:
+        dutch = [validation_message(e) for e in (long_title, blank, missing, capability, trl)]
+    finally:
+        i18n._current.reset(token)
+    assert dutch[0] == "titel: mag hoogstens 300 tekens bevatten"
+    assert dutch[1] == ("titel: mag niet leeg zijn of alleen uit spaties bestaan; "
+                        "ingebracht door: moet een geheel getal zijn")
+    assert dutch[2].startswith("titel: verplicht veld")
+    assert dutch[3] == "expertises: ongeldige waarde: elke expertise mag hoogstens 200 tekens bevatten"
+    assert dutch[4] == "TRL van: mag niet hoger zijn dan TRL tot"

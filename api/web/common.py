@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from api.deps import Unauthenticated
 from api.web import i18n
 from api.web.i18n import N_, error_text, gettext
+from api.web.validation import validation_message
 from matcher import access
 from matcher.access import ANONYMOUS, Principal
 from matcher.domain import MAX_ID, MAX_TEXT
@@ -145,14 +146,6 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def validation_message(exc: ValidationError | RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        field = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{field.replace('_', ' ')}: {e.get('msg', 'invalid')}" if field else e.get("msg", "invalid"))
-    return "; ".join(parts) or gettext("some fields are not valid")
 
 
 class PageRoute(APIRoute):

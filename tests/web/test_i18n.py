@@ -1,13 +1,14 @@
 """The web UI in Dutch and English, in a real browser: the language follows Accept-Language, the header's
 NL | EN switch keeps a choice on every page, and the main flow (sign in, search, challenge, consortium)
-reads in Dutch with none of the English interface texts left over."""
+reads in Dutch with none of the English interface texts left over, the consortium's rule results and
+reasons (library messages and the instrument files' own Dutch names) among them."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
-from tests.web.conftest import Site, english_leftovers, screenshot, sign_in, sign_in_nl
+from tests.web.conftest import Site, english_leftovers, no_english_left, screenshot, sign_in, sign_in_nl
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -87,5 +88,13 @@ def test_dutch_flow_sign_in_search_challenge_consortium(page_nl: Page, site: Sit
     page.wait_for_selector(".consortium-result")
     assert page.get_by_role("heading", name="Voorgesteld team").is_visible()
     assert page.get_by_role("heading", name="Regels", exact=True).is_visible()
-    assert not english_leftovers(page), english_leftovers(page)
+    # the rule results, the rule file's texts and each member's reason, in Dutch
+    rules = page.locator("ul.rules")
+    assert "minstens één bedrijf" in rules.inner_text()  # the rule's text_nl in data/instruments
+    assert "heeft 1 ziekenhuis of zorginstelling" in rules.inner_text()  # a rule check's message
+    assert "geleid door een R&D-uitvoerende organisatie" in rules.inner_text()
+    reasons = page.locator("td.reason").all_inner_texts()
+    assert any(r.startswith("vult de rol: bedrijf") for r in reasons), reasons  # why a member is in the team
+    assert page.locator("#instrument option:checked").inner_text().startswith("Zorgpilot")
+    no_english_left(page, "nl")
     screenshot(page, "consortium-nl")
