@@ -68,17 +68,21 @@ def _sentence(e: dict[str, Any]) -> str:
         return str(e.get("msg", "invalid"))
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    names = [str(x) for x in loc if x not in ("body", "query", "path")]
-    if current_language() != "en" and len(names) == 1 and names[0] in FIELDS:
+def _field(e: dict[str, Any]) -> str:
+    names = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
+    if current_language() == "en":
+        return ".".join(names).replace("_", " ")
+    if not names and e.get("type") == "rule":  # a model's rule names its field in ctx (English leaves it out)
+        names = [str((e.get("ctx") or {}).get("field", ""))]
+    if len(names) == 1 and names[0] in FIELDS:
         return gettext(FIELDS[names[0]])
-    return ".".join(names).replace("_", " ")
+    return ".".join(n for n in names if n).replace("_", " ")
 
 
 def validation_message(exc: ValidationError | RequestValidationError) -> str:
     """Every error of ``exc`` as "field: sentence", joined by "; ", in the page's language."""
     parts = []
     for e in exc.errors():
-        field, sentence = _field(tuple(e.get("loc", ()))), _sentence(e)
+        field, sentence = _field(e), _sentence(e)
         parts.append(f"{field}: {sentence}" if field else sentence)
     return "; ".join(parts) or gettext("some fields are not valid")

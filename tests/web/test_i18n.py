@@ -98,3 +98,25 @@ def test_dutch_flow_sign_in_search_challenge_consortium(page_nl: Page, site: Sit
     assert page.locator("#instrument option:checked").inner_text().startswith("Zorgpilot")
     no_english_left(page, "nl")
     screenshot(page, "consortium-nl")
+
+
+def test_dutch_form_errors_are_dutch(page_nl: Page, site: Site) -> None:
+    """A field the form refuses says why in Dutch: pydantic's sentence by its error type (a blank title on
+    the form itself, a too long one, past the browser's maxlength, on the error page)."""
+    page = page_nl
+    sign_in_nl(page, site, "staff")
+    page.goto(site.url + "/challenges/new")
+    page.get_by_label("Titel").fill("   ")  # passes the browser's `required`, not the form
+    page.get_by_label("Beschrijving").fill("Wij zoeken een draagbare ECG-sensor voor patiënten met hartfalen.")
+    page.get_by_role("button", name="Aanmaken en partners zoeken").click()
+    alert = page.get_by_role("alert")
+    assert "titel: mag niet leeg zijn of alleen uit spaties bestaan" in alert.inner_text()
+    assert "String should" not in alert.inner_text()
+    no_english_left(page, "nl")
+    page.locator("#title").evaluate("e => { e.removeAttribute('maxlength'); e.value = 'x'.repeat(301); }")
+    page.get_by_role("button", name="Aanmaken en partners zoeken").click()
+    page.wait_for_load_state()
+    body = page.locator("main").inner_text()
+    assert "titel: mag hoogstens 300 tekens bevatten" in body, body
+    assert "String should" not in body
+    no_english_left(page, "nl")
