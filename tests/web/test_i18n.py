@@ -120,3 +120,10 @@ def test_dutch_form_errors_are_dutch(page_nl: Page, site: Site) -> None:
     assert "titel: mag hoogstens 300 tekens bevatten" in body, body
     assert "String should" not in body
     no_english_left(page, "nl")
+    # the consortium form: a team size that is not a number
+    page.goto(site.url + "/consortium")
+    page.get_by_label("Tekst van de call of het vraagstuk").fill("Wij zoeken een draagbare ECG-sensor.")
+    page.get_by_label("Teamgrootte").fill("drie")
+    page.get_by_role("button", name="Team voorstellen").click()
+    assert "teamgrootte: 'drie' is geen geheel getal" in page.get_by_role("alert").inner_text()
+    no_english_left(page, "nl")
