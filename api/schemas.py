@@ -18,6 +18,7 @@ from api.contract import add_rule, rule_error
 from matcher import access
 from matcher.access import LOCAL_ADMIN, Principal
 from matcher.domain import KIND_VALUES, MAX_ID, MAX_TEXT, TRL_RANGE, Challenge, Organisation, trl_in_order
+from matcher.messages import Message
 from matcher.ranking.roles import KIND_GROUPS, MAX_ROLES, roles_of, to_store
 from matcher.storage.keys import MAX_EXPIRY_DAYS
 
@@ -46,7 +47,7 @@ Code = Annotated[str, Field(max_length=16)]
 
 def _not_blank(v: str) -> str:
     if not v.strip():
-        raise ValueError("must not be empty or whitespace")
+        raise ValueError(Message("must not be empty or whitespace"))
     return v.strip()
 
 
@@ -62,7 +63,7 @@ def _trl_schema(schema: dict[str, Any]) -> None:
 
 def _check_trl(model: Any) -> Any:
     if not trl_in_order(model.trl_min, model.trl_max):
-        raise rule_error("trl_min", "must not exceed trl_max")
+        raise rule_error("trl_min", Message("must not exceed trl_max"))
     return model
 
 
@@ -97,7 +98,7 @@ class OrganisationCreate(Strict):
     @classmethod
     def _caps(cls, v: list[str]) -> list[str]:
         if any(len(c) > 200 for c in v):
-            raise ValueError("each capability must be at most 200 characters")
+            raise ValueError(Message("each capability must be at most 200 characters"))
         return [c.strip() for c in v if c.strip()]
 
     @field_validator("country")
@@ -209,7 +210,8 @@ class RoleIn(Strict):
     @model_validator(mode="after")
     def _kinds(self) -> RoleIn:
         if any(k not in KIND_GROUPS[self.name] for k in self.kinds):
-            raise rule_error("kinds", f"must be of the group {self.name}: {', '.join(KIND_GROUPS[self.name])}")
+            raise rule_error("kinds", Message("must be of the group {group}: {kinds}", group=self.name,
+                                              kinds=", ".join(KIND_GROUPS[self.name])))
         return self
 
 
@@ -252,7 +254,7 @@ class ChallengeCreate(Strict):
     @model_validator(mode="after")
     def _owner(self) -> ChallengeCreate:
         if self.confidentiality == "owner" and self.posed_by is None:
-            raise rule_error("posed_by", "required when confidentiality is 'owner'")
+            raise rule_error("posed_by", Message("required when confidentiality is 'owner'"))
         return self
 
 
@@ -402,7 +404,7 @@ def _iso_date(v: Any) -> Any:
     read ``0`` as a Unix time."""
     if isinstance(v, str):
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-            raise ValueError("expected a date as YYYY-MM-DD")
+            raise ValueError(Message("expected a date as YYYY-MM-DD"))
         return dt.date.fromisoformat(v)
     return v
 
@@ -433,7 +435,7 @@ class KeyCreate(Strict):
     @model_validator(mode="after")
     def _member(self) -> KeyCreate:
         if self.role == "member" and self.organisation_id is None:
-            raise rule_error("organisation_id", "required when role is 'member'")
+            raise rule_error("organisation_id", Message("required when role is 'member'"))
         return self
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Message", "message_of"]
+__all__ = ["Message", "Translated", "message_of"]
 
 
 class Message(str):
@@ -42,6 +42,30 @@ class Message(str):
 
 def _rebuild(template: str, params: dict[str, Any]) -> Message:
     return Message(template, **params)
+
+
+class Translated(Message):
+    """A text from a data file (a rule's text, a country group's name) that brings its own translations, as
+    the file gives them: an edge says it in its language, or in English when the file has none for it.
+
+    >>> t = Translated("EU member state", nl="EU-lidstaat")
+    >>> t, t.translations["nl"]
+    ('EU member state', 'EU-lidstaat')
+    """
+
+    translations: dict[str, str]
+
+    def __new__(cls, text: str, /, **translations: str | None) -> Translated:
+        self = super().__new__(cls, text)
+        self.translations = {lang: str(t) for lang, t in translations.items() if t}
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_translated, (self.template, self.translations))
+
+
+def _rebuild_translated(text: str, translations: dict[str, str]) -> Translated:
+    return Translated(text, **translations)
 
 
 def message_of(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ def test_every_text_of_the_web_ui_has_its_dutch_translation(tmp_path: Path) -> N
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run([str(pybabel), "-q", "extract", "-F", "api/web/babel.cfg", "-k", "Message", "--no-location",
-                    "-o", str(pot), "api/web", "matcher"], cwd=ROOT, check=True)
+                    "-o", str(pot), "api/web", "api/schemas.py", "api/routers", "matcher"], cwd=ROOT, check=True)
     texts = {_key(m) for m in _catalog(pot) if m.id}
     assert len(texts) > 300
     nl = _catalog(i18n.LOCALE_DIR / "nl" / "LC_MESSAGES" / "messages.po", "nl")
@@ -87,3 +87,69 @@ def test_library_messages_are_said_in_the_page_language() -> None:
     finally:
         i18n._current.reset(token)
     assert i18n.translate(rows) == str(rows)  # English: the library's own text
+
+
+def test_rule_results_reasons_and_the_rule_files_names_are_said_in_dutch() -> None:
+    from matcher.consortium.reasons import SUPPORT
+    from matcher.rules import Partner, check_team, load_instrument, purpose
+
+    startup = Partner("startup", "NL", name="Twente Needle-Free BV")
+    care, eurostars = load_instrument("care-pilot"), load_instrument("eurostars")
+    results = {r.rule: r for r in check_team(care, [startup])}
+    lead = check_team(eurostars, [Partner("university", "DE"), startup])[0]
+    english = [results["care-provider"].message, results["company"].message, lead.message,
+               purpose(eurostars.rules[3]), purpose(eurostars.rules[1])]
+    assert english == ["needs a hospital or care institution", "has 1 company",
+                       "the lead partner (the university from DE) is not an SME; the lead must be an SME from a "
+                       "Eurostars participating country",
+                       "added to reach 50% R&D-performing SME cost",
+                       "added to reach 2 different countries (Eurostars participating country)"]
+    token = i18n._current.set("nl")
+    try:
+        dutch = [i18n.translate(t) for t in english]
+        assert dutch[:2] == ["heeft een ziekenhuis of zorginstelling nodig", "heeft 1 bedrijf"]
+        assert dutch[2] == ("de penvoerder (een universiteit uit DE) is geen mkb-bedrijf; de penvoerder moet een "
+                            "mkb-bedrijf uit een deelnemend Eurostars-land zijn")
+        assert dutch[3:] == ["toegevoegd om 50% van de kosten bij R&D-uitvoerende mkb-bedrijven te halen",
+                             "toegevoegd om 2 verschillende landen te halen (deelnemend Eurostars-land)"]
+        assert i18n.translate(results["company"].requirement) == "minstens één bedrijf"
+        assert i18n.translate(care.name).startswith("Zorgpilot")
+        assert i18n.translate(SUPPORT).startswith("projectondersteuning (gevraagd)")
+    finally:
+        i18n._current.reset(token)
+    assert i18n.translate(lead.message) == lead.message  # English: the CLI's and the JSON API's text
+
+
+def test_form_validation_errors_are_said_in_the_page_language() -> None:
+    """pydantic's English by error type and ctx: the English page keeps pydantic's sentence word for word."""
+    from pydantic import ValidationError
+
+    from api.schemas import ChallengeCreate, OrganisationCreate
+    from api.web.validation import validation_message
+
+    def errors(model: type, **values: object) -> ValidationError:
+        with pytest.raises(ValidationError) as caught:
+            model(**values)
+        return caught.value
+
+    long_title = errors(ChallengeCreate, title="x" * 301, description="Hartfalen thuis")
+    blank = errors(ChallengeCreate, title="   ", description="Hartfalen thuis", posed_by="twelve")
+    missing = errors(ChallengeCreate, description="Hartfalen thuis", confidentiality="owner")
+    capability = errors(OrganisationCreate, name="Twente Sensors BV", kind="startup", capabilities=["x" * 201])
+    trl = errors(OrganisationCreate, name="Twente Sensors BV", kind="startup", trl_min=7, trl_max=3)
+    english = [validation_message(e) for e in (long_title, blank, missing, capability, trl)]
+    assert english[0] == "title: String should have at most 300 characters"
+    assert english[1].startswith("title: String should match pattern")
+    assert english[1].endswith("; posed by: Input should be a valid integer")  # a strict model: int_type
+    assert english[2].startswith("title: Field required")
+    token = i18n._current.set("nl")
+    try:
+        dutch = [validation_message(e) for e in (long_title, blank, missing, capability, trl)]
+    finally:
+        i18n._current.reset(token)
+    assert dutch[0] == "titel: mag hoogstens 300 tekens bevatten"
+    assert dutch[1] == ("titel: mag niet leeg zijn of alleen uit spaties bestaan; "
+                        "ingebracht door: moet een geheel getal zijn")
+    assert dutch[2].startswith("titel: verplicht veld")
+    assert dutch[3] == "expertises: ongeldige waarde: elke expertise mag hoogstens 200 tekens bevatten"
+    assert dutch[4] == "TRL van: mag niet hoger zijn dan TRL tot"

@@ -11,7 +11,8 @@ import pytest
 
 from matcher.errors import InvalidInput, NotFound
 from matcher.ingest.members import read_members
-from matcher.messages import Message, message_of
+from matcher.messages import Message, Translated, message_of
+from matcher.rules import Partner, check_team, load_instrument
 
 
 def test_a_message_is_its_english_text_and_keeps_its_parts() -> None:
@@ -53,3 +54,16 @@ def test_a_whole_file_problem_is_a_message(tmp_path: Path) -> None:
         read_members(path)
     m = message_of(e.value)
     assert isinstance(m, Message) and m.params["unknown"] == "naam" and str(e.value).startswith("m.csv: unknown")
+
+
+def test_a_data_files_text_keeps_its_translations_through_pickling_and_json() -> None:
+    text = Translated("at least one company", nl="minstens één bedrijf")
+    again = pickle.loads(pickle.dumps(text))
+    assert again == "at least one company" and isinstance(again, Translated) and again.translations == {
+        "nl": "minstens één bedrijf"}
+    assert Translated("EIC Pathfinder Open", nl=None).translations == {}  # no Dutch in the file: English shown
+    result = check_team(load_instrument("care-pilot"), [Partner("startup", "NL")])[2]
+    back = pickle.loads(pickle.dumps(result))  # worker processes hand results back pickled
+    assert back.message.template == "has {n} {label}" and back.message.params["label"].translations["nl"] == "bedrijf"
+    assert json.loads(json.dumps(result.to_dict())) == {"rule": "company", "passed": True, "message": "has 1 company",
+                                                        "requirement": "at least one company"}

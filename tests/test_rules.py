@@ -127,6 +127,22 @@ def test_every_instrument_cites_its_source_and_loads() -> None:
         assert ins.source["document"] and int(ins.source["year"]) >= 2020
 
 
+def test_every_rule_text_label_and_country_group_has_its_dutch_name() -> None:
+    """The web UI shows them on Dutch pages; the English stays the text of the CLI and the JSON API."""
+    groups = load_countries()
+    assert all(g.name.translations.get("nl") for g in groups.values())
+    netherlands = groups["netherlands"].name
+    assert netherlands == "the Netherlands" and netherlands.translations["nl"] == "Nederland"
+    for i in INSTRUMENT_IDS:
+        for r in load_instrument(i).rules:
+            assert r.text.translations.get("nl"), (i, r.id)
+            assert "text_nl" not in r.params and "label_nl" not in r.params
+            if "label" in r.params:
+                assert r.params["label"].translations.get("nl"), (i, r.id)
+    care = load_instrument("care-pilot")
+    assert care.name.startswith("Care pilot") and care.name.translations["nl"].startswith("Zorgpilot")
+
+
 def test_eligible_teams_per_instrument() -> None:
     assert is_eligible(check_team(load_instrument("horizon-ria"), [UNI_NL, HOSP_DE, RI_FR]))
     assert is_eligible(check_team(load_instrument("eurostars"), [SME_NL, UNI_BE]))

@@ -12,6 +12,7 @@ from api.deps import MatcherDep, Reader
 from api.schemas import MAX_TEXT, NOT_BLANK, Id, Strict, SuggestionOrganisation, _integral, _not_blank
 from matcher import access
 from matcher.consortium import MAX_SIZE, build_consortium, swap_member
+from matcher.messages import Message
 from matcher.rules import INSTRUMENT_IDS, Instrument, load_instrument
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
@@ -51,9 +52,9 @@ class ConsortiumIn(Strict):
         ins = INSTRUMENTS[self.instrument]
         lo, hi = _sizes(ins)
         if self.size is not None and self.size < lo:
-            raise rule_error("size", f"{ins.name} needs at least {lo} partners")
+            raise rule_error("size", Message("{instrument} needs at least {n} partners", instrument=ins.name, n=lo))
         if self.size is not None and self.size > hi:
-            raise rule_error("size", f"{ins.name} allows at most {hi} partners")
+            raise rule_error("size", Message("{instrument} allows at most {n} partners", instrument=ins.name, n=hi))
         return self
 
 

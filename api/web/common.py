@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from api.deps import Unauthenticated
 from api.web import i18n
 from api.web.i18n import N_, error_text, gettext
+from api.web.validation import validation_message
 from matcher import access
 from matcher.access import ANONYMOUS, Principal
 from matcher.domain import MAX_ID, MAX_TEXT
@@ -86,7 +87,7 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
 
 templates.env.filters["highlight"] = highlight
 templates.env.filters["kind"] = lambda k: gettext(KIND_LABELS[k]) if k in KIND_LABELS else k
-templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else r
+templates.env.filters["role_label"] = lambda r: gettext(ROLE_LABELS[r]) if r in ROLE_LABELS else i18n.translate(r)
 templates.env.filters["key_role"] = lambda r: gettext(KEY_ROLE_LABELS[r]) if r in KEY_ROLE_LABELS else r
 templates.env.filters["status"] = lambda s: gettext(STATUS_LABELS[s]) if s in STATUS_LABELS else s
 templates.env.filters["member_role"] = lambda r: gettext(MEMBER_ROLE_LABELS[r]) if r in MEMBER_ROLE_LABELS else r
@@ -145,14 +146,6 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def validation_message(exc: ValidationError | RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        field = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{field.replace('_', ' ')}: {e.get('msg', 'invalid')}" if field else e.get("msg", "invalid"))
-    return "; ".join(parts) or gettext("some fields are not valid")
 
 
 class PageRoute(APIRoute):

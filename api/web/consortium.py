@@ -23,6 +23,7 @@ from matcher.consortium import build_consortium, swap_member
 from matcher.domain import MAX_TEXT
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput, NotFound
+from matcher.messages import Message
 from matcher.rules import INSTRUMENT_IDS, load_instrument
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -64,7 +65,7 @@ def consortium_build(request: Request, text: Annotated[str, Form(max_length=MAX_
     form = {"text": text, "instrument": instrument, "lead": lead, "size": size, "support": bool(support)}
     try:
         fixed = [i for i in [_poser_id(lead)] if i is not None]
-        n = int(size) if size.strip() else None
+        n = _size(size)
         if remove and members:
             team = [int(x) for x in members.split(",") if x.strip()]
             body = SwapIn(text=text, instrument=instrument, fixed=fixed, size=n, members=team, remove=int(remove),
@@ -77,6 +78,16 @@ def consortium_build(request: Request, text: Annotated[str, Form(max_length=MAX_
     except (InvalidInput, NotFound, ValueError) as exc:
         return _page(request, form, error=error_text(exc), status_code=422)
     return _page(request, form, result)
+
+
+def _size(size: str) -> int | None:
+    """The team size typed in the form (empty: the instrument's default)."""
+    if not size.strip():
+        return None
+    try:
+        return int(size)
+    except ValueError:
+        raise InvalidInput(Message("size: {value!r} is not a whole number", value=size)) from None
 
 
 def _team(m: Matcher, p: Principal, body: ConsortiumIn) -> dict[str, Any]:

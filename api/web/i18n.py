@@ -27,7 +27,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from starlette.requests import Request
 
-from matcher.messages import Message
+from matcher.messages import Message, Translated
 from matcher.messages import message_of as raised_message
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -136,13 +136,16 @@ def _local(value: object) -> object:
 
 def translate(text: str) -> str:
     """A library :class:`~matcher.messages.Message` in the current language (its parameters too); any
-    other text as it is (it is already in the page's language, or it is data such as a name).
+    other text as it is (it is already in the page's language, or it is data such as a name). A
+    :class:`~matcher.messages.Translated` text from a data file brings its own translation.
 
     A translation whose placeholders do not match its message (which ``tests/test_i18n.py`` prevents)
     falls back to the English text rather than failing the page.
     """
     if not isinstance(text, Message):
         return text
+    if isinstance(text, Translated):  # a data file's text: its own translation, not the catalogue's
+        return text.translations.get(_current.get(), str(text))
     params = {name: _local(value) for name, value in text.params.items()}
     try:
         return gettext(text.template).format(**params) if params else gettext(text.template)

@@ -19,7 +19,9 @@ from matcher.consortium.select import Selection, select_team, swap_team
 from matcher.domain import Filters, Organisation
 from matcher.engine import Matcher
 from matcher.errors import InvalidInput
+from matcher.messages import Message
 from matcher.rules import Instrument, Partner, RuleResult, check_team, is_eligible
+from matcher.rules.instruments import kind_word
 
 
 @dataclass
@@ -97,11 +99,18 @@ def responsibilities(pool: Pool, team: Sequence[int]) -> tuple[dict[int, list[in
 
 
 def _role(org: Organisation, position: int, fixed: bool, labels: list[str], service: bool = False) -> str:
-    who = "coordinator" if position == 0 else "project support" if service else "partner"
-    head = f"{who}{' (fixed)' if fixed else ''}, {org.kind.replace('_', ' ')} from {org.country or '?'}"
+    who = Message("coordinator") if position == 0 else Message("project support") if service else Message("partner")
+    kind, country = kind_word(org.kind), org.country or "?"
+    head = (Message("{who} (fixed), {kind} from {country}", who=who, kind=kind, country=country) if fixed else
+            Message("{who}, {kind} from {country}", who=who, kind=kind, country=country))
     if not labels:
-        return f"{head}: relevant to the call as a whole, no aspect of its own"
-    return f"{head}: {'; '.join(labels)}"
+        return Message("{head}: relevant to the call as a whole, no aspect of its own", head=head)
+    return Message("{head}: {aspects}", head=head, aspects="; ".join(labels))
+
+
+def _reason(fills: str, forced: str) -> str:
+    """A member's reason: the role it fills and the rule that forced it in, either or both."""
+    return Message("{fills}; {forced}", fills=fills, forced=forced) if fills and forced else fills or forced
 
 
 def describe(matcher: Matcher, pool: Pool, instrument: Instrument, team: Sequence[int] | Selection,
@@ -118,7 +127,7 @@ def describe(matcher: Matcher, pool: Pool, instrument: Instrument, team: Sequenc
     for n, i in enumerate(ids):
         service = pool.candidates[i].partner.service
         role = _role(orgs[i], n, i in fixed, [_label(pool.aspects[j]) for j in owned[i]], service)
-        reason = "; ".join(x for x in (fills[i].reason() if i in fills else "", reasons.get(i, "")) if x)
+        reason = _reason(fills[i].reason() if i in fills else "", reasons.get(i, ""))
         members.append(Member(orgs[i], role, [pool.aspects[j] for j in owned[i]], i in fixed,
                               pool.candidates[i].relevance, reason, service, fills[i].name if i in fills else ""))
     partners = [Partner(m.organisation.kind, m.organisation.country, m.organisation.sme, name=m.organisation.name,

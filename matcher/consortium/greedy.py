@@ -17,6 +17,7 @@ import numpy as np
 
 from matcher.consortium.pool import MAX_SIZE, Pool, Weights
 from matcher.errors import InvalidInput
+from matcher.messages import Message
 from matcher.rules import Instrument, Partner, check_team
 
 
@@ -62,11 +63,14 @@ def target_size(instrument: Instrument, size: int | None, n_fixed: int) -> int:
     if size is None:
         return min(MAX_SIZE, max(instrument.default_size, instrument.min_size, n_fixed))
     if size < instrument.min_size:
-        raise InvalidInput(f"size: {instrument.name} needs at least {instrument.min_size} partners")
+        raise InvalidInput(Message("size: {instrument} needs at least {n} partners", instrument=instrument.name,
+                                   n=instrument.min_size))
     if instrument.max_size is not None and size > instrument.max_size:
-        raise InvalidInput(f"size: {instrument.name} allows at most {instrument.max_size} partners")
+        raise InvalidInput(Message("size: {instrument} allows at most {n} partners", instrument=instrument.name,
+                                   n=instrument.max_size))
     if not n_fixed <= size <= MAX_SIZE:
-        raise InvalidInput(f"size: must be between the number of fixed members ({n_fixed}) and {MAX_SIZE}")
+        raise InvalidInput(Message("size: must be between the number of fixed members ({n}) and {most}", n=n_fixed,
+                                   most=MAX_SIZE))
     return size
 
 

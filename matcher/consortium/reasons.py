@@ -15,9 +15,11 @@ from collections.abc import Sequence
 
 from matcher.consortium.pool import Pool, Weights
 from matcher.consortium.solve import Problem, lead_allowed, solve
+from matcher.messages import Message
 from matcher.rules import LEAD_TYPES, Instrument, Rule, check_team, counts, lead_requirement, purpose
+from matcher.rules.checks import BY_WORDS
 
-SUPPORT = "project support (asked for): a service firm, not counted as performing the R&D"
+SUPPORT = Message("project support (asked for): a service firm, not counted as performing the R&D")
 
 
 def _restrictive(rule: Rule) -> bool:
@@ -64,8 +66,9 @@ def unmet_rules(problem: Problem, instrument: Instrument) -> list[tuple[str, str
             out.append((rule.id, why_unmet(rule, alone)))
     if not out:
         ids = ", ".join(r.id for r in instrument.rules)
-        out.append(("", f"each rule can be met on its own, but no team of {problem.size} from the "
-                        f"{len(problem.ids())} organisations that match the call meets all of them ({ids})"))
+        out.append(("", Message("each rule can be met on its own, but no team of {size} from the {n} organisations "
+                                "that match the call meets all of them ({ids})", size=problem.size,
+                                n=len(problem.ids()), ids=ids)))
     return out
 
 
@@ -73,36 +76,54 @@ def why_unmet(rule: Rule, problem: Problem) -> str:
     """What the candidates lack for ``rule`` (the problem's candidates, size and fixed lead)."""
     ids = problem.ids()
     partners = [problem.pool.candidates[i].partner for i in ids]
-    among = f"among the {len(ids)} organisations that match the call"
     group = rule.params.get("countries")
     n = min(problem.size, len(ids))
     if rule.type in LEAD_TYPES:
         if problem.lead is not None:
             lead = problem.pool.candidates[problem.lead].partner
-            return f"the fixed lead ({lead.name or lead.label}) is not {lead_requirement(rule)}"
+            return Message("the fixed lead ({lead}) is not {who}", lead=lead.name or lead.label,
+                           who=lead_requirement(rule))
         have = sum(lead_allowed([rule], p) for p in partners)
-        return f"no {lead_requirement(rule).split(' ', 1)[1]} {among} can lead (found {have})"
+        return Message("no {who} among the {n} organisations that match the call can lead (found {have})",
+                       who=lead_requirement(rule, article=False), n=len(ids), have=have)
     if rule.type == "distinct_countries":
         found = sorted({p.country for p in partners} & group.codes)
-        return (f"the organisations that match the call come from {len(found)} different {group.name}"
-                f"{'s' if len(found) != 1 else ''} ({', '.join(found) or 'none'}); {rule.params['count']} are needed")
+        parts = {"n": len(found), "group": group.name, "found": ", ".join(found) or Message("none"),
+                 "need": rule.params["count"]}
+        if len(found) == 1:
+            return Message("the organisations that match the call come from {n} different {group} ({found}); {need} "
+                           "are needed", **parts)
+        return Message("the organisations that match the call come from {n} different {group}s ({found}); {need} "
+                       "are needed", **parts)
     if rule.type == "max_cost_share":
-        cap = float(rule.params["max_share"])
-        return (f"a team of {n} cannot keep each {rule.params['by']} at or below {cap:.0%} of the cost "
-                f"with the organisations that match the call (a team needs at least {math.ceil(1 / cap)} partners)")
+        by = str(rule.params["by"])
+        return Message("a team of {n} cannot keep each {by} at or below {cap:.0%} of the cost with the organisations "
+                       "that match the call (a team needs at least {least} partners)", n=n,
+                       by=BY_WORDS.get(by, by), cap=float(rule.params["max_share"]),
+                       least=math.ceil(1 / float(rule.params["max_share"])))
     need = (math.ceil(float(rule.params["min_share"]) * n - 1e-9) if rule.type == "sme_cost_share"
             else int(rule.params["count"]))
     have = sum(counts(rule, p) for p in partners)
-    return f"only {have} {_what(rule, have)} {among}; {need} {'is' if need == 1 else 'are'} needed"
+    if need == 1:
+        return Message("only {have} {what} among the {n} organisations that match the call; {need} is needed",
+                       have=have, what=_what(rule, have), n=len(ids), need=need)
+    return Message("only {have} {what} among the {n} organisations that match the call; {need} are needed",
+                   have=have, what=_what(rule, have), n=len(ids), need=need)
+
+
+_NOUNS = {  # (rd_performing, plural)
+    (True, False): Message("R&D-performing SME"), (True, True): Message("R&D-performing SMEs"),
+    (False, False): Message("SME"), (False, True): Message("SMEs"),
+}
 
 
 def _what(rule: Rule, n: int) -> str:
     group = rule.params.get("countries")
-    where = f" established in {group.name}" if group else ""
-    rd = "R&D-performing " if rule.params.get("rd_performing") else ""
     if rule.type in ("min_smes", "sme_cost_share"):
-        return f"{rd}SME{'s' if n != 1 else ''}{where}"
-    if rule.type == "min_kinds":
-        return f"{rule.params['label']}{'s' if n != 1 else ''}"
-    return f"organisation{'s' if n != 1 else ''}{where}"
-
+        what = _NOUNS[bool(rule.params.get("rd_performing")), n != 1]
+    elif rule.type == "min_kinds":
+        label = rule.params["label"]
+        return label if n == 1 else Message("{label}s", label=label)
+    else:
+        what = Message("organisation") if n == 1 else Message("organisations")
+    return Message("{what} established in {group}", what=what, group=group.name) if group else what

@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from matcher.domain import Filters, Query, Suggestion
 from matcher.engine import MAX_K
+from matcher.messages import Message
 from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.roles import KIND_GROUPS, derive_roles, need_text, role_pipeline
 from matcher.text import tokens, words
@@ -29,6 +30,12 @@ from matcher.text import tokens, words
 ROLE_DEPTH = 10  # a role's best on-topic candidates, any of whom may fill it
 ROLE_ROOM = 3  # a role's query asks for this many times ROLE_DEPTH, so off-topic ones can be dropped
 LABEL_WORDS = 10  # words of the need shown in a member's reason
+GROUP_WORDS = {"company": Message("company"), "university": Message("university"),
+               "research_institute": Message("research institute"), "hospital": Message("hospital")}
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else Message("{first} or {second}", first=_either(names[:-1]), second=names[-1])
 
 
 @dataclass
@@ -51,7 +58,7 @@ class CallRole:
 
     @property
     def name(self) -> str:
-        return " or ".join(g.replace("_", " ") for g in self.groups)
+        return _either([GROUP_WORDS.get(g) or g.replace("_", " ") for g in self.groups])
 
     @property
     def label(self) -> str:
@@ -60,14 +67,14 @@ class CallRole:
         return " ".join(parts[:LABEL_WORDS]).rstrip(".,;:") + ("…" if len(parts) > LABEL_WORDS else "")
 
     def reason(self) -> str:
-        return f"fills the role: {self.name} — {self.label}"
+        return Message("fills the role: {role} — {need}", role=self.name, need=self.label)
 
     def to_dict(self, filled_by: int | None, size: int) -> dict[str, Any]:
         """The JSON shape: the role, how many candidates fit it, who fills it, or why nobody does."""
         why = ("" if filled_by is not None else
-               "no organisation that matches the call fits this role's need" if not self.candidates else
-               f"none of its {len(self.candidates)} candidates fits in a team of {size} that meets the "
-               "instrument's rules and fills the other roles")
+               Message("no organisation that matches the call fits this role's need") if not self.candidates else
+               Message("none of its {n} candidates fits in a team of {size} that meets the instrument's rules and "
+                       "fills the other roles", n=len(self.candidates), size=size))
         return {"name": self.name, "groups": list(self.groups), "kinds": list(self.kinds), "need": self.need,
                 "candidates": len(self.candidates), "filled_by": filled_by, "why": why}
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from matcher.errors import InvalidInput, NotFound
+from matcher.messages import Message, Translated
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "instruments"
 INSTRUMENT_IDS = ("horizon-ria", "horizon-ia", "horizon-csa", "eic-pathfinder", "eurostars", "mit-rd", "care-pilot")
@@ -20,6 +21,23 @@ NOT_ENTERPRISES = frozenset({"university", "research_institute", "hospital", "ca
 RULE_TYPES = ("distinct_countries", "members_in", "min_kinds", "min_smes", "lead", "lead_sme", "sme_cost_share",
               "max_cost_share")
 LEAD_TYPES = ("lead", "lead_sme")
+# A rule's texts in other languages sit beside the English one in the file: text_nl, label_nl, purpose_nl
+TRANSLATABLE = ("text", "label", "purpose")
+LANGS = ("nl",)
+KIND_WORDS = {"startup": Message("startup"), "sme": Message("sme"), "large_company": Message("large company"),
+              "university": Message("university"), "research_institute": Message("research institute"),
+              "hospital": Message("hospital"), "care_institution": Message("care institution"),
+              "public_body": Message("public body"), "other": Message("other")}
+
+
+def kind_word(kind: str) -> str:
+    """An organisation kind in words, for a sentence: "research institute"."""
+    return KIND_WORDS.get(kind) or kind.replace("_", " ")
+
+
+def translated(raw: dict[str, Any], key: str) -> Translated:
+    """``raw[key]`` with its translations from the same mapping (``name`` with ``name_nl``)."""
+    return Translated(str(raw[key]), **{lang: raw.get(f"{key}_{lang}") for lang in LANGS})
 
 
 @dataclass(frozen=True)
@@ -48,12 +66,13 @@ class Partner:
 
     @property
     def label(self) -> str:
-        return self.name or f"the {self.kind.replace('_', ' ')} from {self.country or 'an unknown country'}"
+        return self.name or Message("the {kind} from {country}", kind=kind_word(self.kind),
+                                    country=self.country or Message("an unknown country"))
 
 
 @dataclass(frozen=True)
 class CountryGroup:
-    """A named set of country codes, e.g. "EU member state"."""
+    """A named set of country codes, e.g. "EU member state" (a :class:`Translated` name from the file)."""
 
     name: str
     codes: frozenset[str]
@@ -127,7 +146,7 @@ def load_countries(folder: Path = INSTRUMENTS_DIR, as_of: dt.date | None = None)
         for c in group.get("countries") or []:
             if dt.date.fromisoformat(str(c["from"])) <= as_of:
                 codes.add(c["code"])
-        out[key] = CountryGroup(str(group["name"]), frozenset(str(c).upper() for c in codes))
+        out[key] = CountryGroup(translated(group, "name"), frozenset(str(c).upper() for c in codes))
     return out
 
 
@@ -150,7 +169,7 @@ def load_instrument(instrument_id: str, folder: Path = INSTRUMENTS_DIR, as_of: d
     if sum(r.type in LEAD_TYPES for r in rules) > 1:
         raise InvalidInput(f"{path.name}: at most one lead rule")
     size = data["size"]
-    return Instrument(instrument_id, str(data["name"]), dict(data["source"]), int(size["min"]),
+    return Instrument(instrument_id, translated(data, "name"), dict(data["source"]), int(size["min"]),
                       int(size.get("default", size["min"])), size.get("max"), rules)
 
 
@@ -158,14 +177,21 @@ def _rule(file: str, raw: dict[str, Any], countries: dict[str, CountryGroup]) ->
     rtype = raw.get("type")
     if rtype not in RULE_TYPES or not raw.get("id") or not raw.get("text"):
         raise InvalidInput(f"{file}: rule {raw.get('id')!r} needs an id, a text and a type among {sorted(RULE_TYPES)}")
-    params = {k: v for k, v in raw.items() if k not in ("id", "type", "text")}
+    own = {"id", "type", "text", *(f"{t}_{lang}" for t in TRANSLATABLE for lang in LANGS)}
+    params = {k: v for k, v in raw.items() if k not in own}
+    params.update({k: translated(raw, k) for k in TRANSLATABLE[1:] if k in raw})
     if "countries" in params:
         unknown = [g for g in params["countries"] if g not in countries]
         if unknown:
             raise InvalidInput(f"{file}: rule {raw['id']!r} names unknown country groups {unknown}")
         groups = [countries[g] for g in params["countries"]]
-        params["countries"] = CountryGroup(" or ".join(g.name for g in groups),
+        params["countries"] = CountryGroup(_either([g.name for g in groups]),
                                            frozenset().union(*(g.codes for g in groups)))
     if rtype == "lead_sme":  # the older spelling of a lead rule that asks for an SME
         params.setdefault("sme", True)
-    return Rule(str(raw["id"]), str(rtype), str(raw["text"]), params)
+    return Rule(str(raw["id"]), str(rtype), translated(raw, "text"), params)
+
+
+def _either(names: list[str]) -> str:
+    """"EU member state or associated country"."""
+    return names[0] if len(names) == 1 else Message("{first} or {second}", first=_either(names[:-1]), second=names[-1])

@@ -1,13 +1,14 @@
 """The web UI in Dutch and English, in a real browser: the language follows Accept-Language, the header's
 NL | EN switch keeps a choice on every page, and the main flow (sign in, search, challenge, consortium)
-reads in Dutch with none of the English interface texts left over."""
+reads in Dutch with none of the English interface texts left over, the consortium's rule results and
+reasons (library messages and the instrument files' own Dutch names) among them."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
-from tests.web.conftest import Site, english_leftovers, screenshot, sign_in, sign_in_nl
+from tests.web.conftest import Site, english_leftovers, no_english_left, screenshot, sign_in, sign_in_nl
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -87,5 +88,42 @@ def test_dutch_flow_sign_in_search_challenge_consortium(page_nl: Page, site: Sit
     page.wait_for_selector(".consortium-result")
     assert page.get_by_role("heading", name="Voorgesteld team").is_visible()
     assert page.get_by_role("heading", name="Regels", exact=True).is_visible()
-    assert not english_leftovers(page), english_leftovers(page)
+    # the rule results, the rule file's texts and each member's reason, in Dutch
+    rules = page.locator("ul.rules")
+    assert "minstens één bedrijf" in rules.inner_text()  # the rule's text_nl in data/instruments
+    assert "heeft 1 ziekenhuis of zorginstelling" in rules.inner_text()  # a rule check's message
+    assert "geleid door een R&D-uitvoerende organisatie" in rules.inner_text()
+    reasons = page.locator("td.reason").all_inner_texts()
+    assert any(r.startswith("vult de rol: bedrijf") for r in reasons), reasons  # why a member is in the team
+    assert page.locator("#instrument option:checked").inner_text().startswith("Zorgpilot")
+    no_english_left(page, "nl")
     screenshot(page, "consortium-nl")
+
+
+def test_dutch_form_errors_are_dutch(page_nl: Page, site: Site) -> None:
+    """A field the form refuses says why in Dutch: pydantic's sentence by its error type (a blank title on
+    the form itself, a too long one, past the browser's maxlength, on the error page)."""
+    page = page_nl
+    sign_in_nl(page, site, "staff")
+    page.goto(site.url + "/challenges/new")
+    page.get_by_label("Titel").fill("   ")  # passes the browser's `required`, not the form
+    page.get_by_label("Beschrijving").fill("Wij zoeken een draagbare ECG-sensor voor patiënten met hartfalen.")
+    page.get_by_role("button", name="Aanmaken en partners zoeken").click()
+    alert = page.get_by_role("alert")
+    assert "titel: mag niet leeg zijn of alleen uit spaties bestaan" in alert.inner_text()
+    assert "String should" not in alert.inner_text()
+    no_english_left(page, "nl")
+    page.locator("#title").evaluate("e => { e.removeAttribute('maxlength'); e.value = 'x'.repeat(301); }")
+    page.get_by_role("button", name="Aanmaken en partners zoeken").click()
+    page.wait_for_load_state()
+    body = page.locator("main").inner_text()
+    assert "titel: mag hoogstens 300 tekens bevatten" in body, body
+    assert "String should" not in body
+    no_english_left(page, "nl")
+    # the consortium form: a team size that is not a number
+    page.goto(site.url + "/consortium")
+    page.get_by_label("Tekst van de call of het vraagstuk").fill("Wij zoeken een draagbare ECG-sensor.")
+    page.get_by_label("Teamgrootte").fill("drie")
+    page.get_by_role("button", name="Team voorstellen").click()
+    assert "teamgrootte: 'drie' is geen geheel getal" in page.get_by_role("alert").inner_text()
+    no_english_left(page, "nl")
