@@ -251,7 +251,8 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
              splits: Annotated[str | None, typer.Option(help="Several split dates, comma-separated (e.g. 2023-10-01,"
                                                         "2024-01-01,2024-04-01): every metric as mean and range "
                                                         "over them, gains over bm25 smaller than their spread "
-                                                        "called noise.")] = None,
+                                                        "called noise. With --queries: that folder's projects "
+                                                        "from each date on, against the catalogue before it.")] = None,
              task: Annotated[str, typer.Option(help="cold (text only), seeded (coordinator given), role (one kind "
                                                     "group at a time: who can do this part?) or crosslingual (Dutch "
                                                     "and English pairs, over the catalogue folder as the demo loads "
@@ -286,8 +287,8 @@ def eval_cmd(catalogue: Annotated[Path, typer.Option(help="CORDIS folder used as
         raise InvalidInput(f"--methods: unknown {', '.join(m for m in chosen if m not in allowed)}; "
                            f"expected: {', '.join(allowed)}")
     dates = [d.strip() for d in splits.split(",") if d.strip()] if splits else [split_date]
-    if splits and (split_date or queries):
-        raise InvalidInput("--splits: give either --splits or --split-date/--queries, not both")
+    if splits and split_date:
+        raise InvalidInput("--splits: give either --splits or --split-date, not both")
     if splits and len(dates) < 2:
         raise InvalidInput("--splits: give at least two dates, comma-separated (one date: --split-date)")
     for d in dates:
