@@ -137,8 +137,9 @@ def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Mat
     assert (tied.shared == np.where(np.isin(np.arange(cat.n_orgs), every[:50]), shared, 0)).all()
     # past partners move up, never down; the others keep their relative order
     plain_rank = {int(p): i for i, p in enumerate(every)}
-    partners = [int(p) for p in tied.order if shared[p] > 0]
-    assert partners and sum(shared[plain.order] > 0) < sum(shared[tied.order] > 0)
+    partners = [(i, int(p)) for i, p in enumerate(tied.order) if shared[p] > 0]
+    assert partners and (tied.order != plain.order).any()
+    assert all(i <= plain_rank[p] for i, p in partners) and any(i < plain_rank[p] for i, p in partners)
     others = [int(p) for p in tied.order if shared[p] == 0]
     assert [plain_rank[p] for p in others] == sorted(plain_rank[p] for p in others)
     # a scaled score times 1 + weight * log(1 + projects together), so the order is by that score
@@ -154,3 +155,19 @@ def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Mat
     for same in (Query(TEXT, 10), replace(query, ties=False)):
         assert (Pipeline(RankingConfig(seed_weight=1.0)).rank(snap, same, qv).order
                 == Pipeline(RankingConfig(seed_weight=0.0)).rank(snap, same, qv).order).all()
+
+
+def test_the_size_prior_moves_active_organisations_up_among_those_the_text_found(m: Matcher) -> None:
+    snap = m.upkeep.current()
+    act = snap.catalogue.activity
+    query = Query(TEXT, 10, Filters(kinds=["university"]))
+    qv = m.query_vectors([TEXT])[0]
+    plain = Pipeline(RankingConfig(activity_weight=0.0)).rank(snap, replace(query, k=30), qv)
+    sized = Pipeline(RankingConfig(activity_weight=1.0)).rank(snap, replace(query, k=30), qv)
+    assert set(np.flatnonzero(np.isfinite(sized.org_scores))) == set(np.flatnonzero(np.isfinite(plain.org_scores)))
+    assert act[sized.order[:10]].sum() > act[plain.order[:10]].sum()
+    # the score is the scaled fused score plus weight x log(1 + projects) / log(1 + most projects)
+    ok = np.isfinite(plain.org_scores)
+    s = plain.org_scores[ok]
+    expected = (s - s.min()) / (s.max() - s.min()) + np.log1p(act[ok]) / np.log1p(act.max())
+    assert np.allclose(sized.org_scores[ok], expected)

@@ -3,7 +3,7 @@
 ::
 
     retrieve (dense + lexical, fuse, aggregate, filters)
-      -> [ties to the one asking, unless the ranker re-orders] -> mark feedback -> [rerank]
+      -> [size prior, ties to the one asking: unless the ranker re-orders] -> mark feedback -> [rerank]
       -> [apply feedback] -> cut to k -> explain
 
 A stage that is off (no ranker, no feedback on this question) is skipped here, never
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from matcher.domain import Query, Suggestion
-from matcher.ranking import feedback, ties
+from matcher.ranking import feedback, prior, ties
 from matcher.ranking.explain import bare, explain
 from matcher.ranking.rank import Ranker
 from matcher.ranking.rerank import applies, rerank
@@ -40,6 +40,7 @@ class Pipeline:
         r = retrieve(snap, query, qvec, self.config, context_vec)
         learned = self.config.rerank and self.ranker is not None and applies(self.ranker, r)
         if not learned:
+            r = prior.boost(r, snap, self.config.activity_weight)
             r = ties.boost(r, snap, self.config.seed_weight, self.config.seed_within)
         r = feedback.mark(r, snap.catalogue)
         if learned:

@@ -34,6 +34,7 @@ class RankingConfig:
     context_weight: float = 0.5  # a role's whole question, next to its need (Query.context)
     context_mix: str = "sum"  # sum: need + weight * context; both: their harmonic mean (a document must meet both)
     seed_weight: float = 0.5  # ties to the one asking (matcher.ranking.ties); 0 leaves them out
+    activity_weight: float = 0.0  # size prior inside a role (matcher.ranking.prior); 0 leaves it out
     seed_within: int = 50  # only the best this many by the text may move up for ties (0: any retrieved)
 
 
