@@ -24,6 +24,7 @@ from api.web.common import error_page
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 from matcher.service import shared_matcher
+from matcher.storage.claims import EmbedClaims
 
 log = logging.getLogger("matcher.api")
 UPLOAD_PATH = "/v1/organisations/import"
@@ -149,11 +150,15 @@ def _install_system_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["system"], response_class=PlainTextResponse)
     def metrics(request: Request) -> str:
-        """Prometheus text: request counts and latencies, index size."""
+        """Prometheus text: request counts and latencies, index size, bulk embedding progress (all hosts)."""
         m = getattr(request.app.state, "matcher", None)
         snap = m.snapshot_ if m else None
         extra: dict[str, Any] = {"matcher_index_vectors": len(snap.vectors) if snap else 0,
                                  "matcher_change_number": snap.change_no if snap else 0}
+        if m is not None:  # texts with and without a vector for the model, and those being embedded now
+            done = EmbedClaims(m.store, m.encoder.model_id).progress()
+            extra.update({"matcher_embed_embedded": done.embedded, "matcher_embed_remaining": done.remaining,
+                          "matcher_embed_claimed": done.claimed})
         return request.app.state.metrics.render(extra)
 
 
