@@ -23,6 +23,7 @@ from api.web import install as install_web
 from api.web.common import error_page
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
+from matcher.retrieval.follow import Follower
 from matcher.service import shared_matcher
 from matcher.storage.claims import EmbedClaims
 
@@ -62,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matcher = shared_matcher(settings)
         matcher.sync()
         matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
+        follower = Follower(matcher.upkeep, settings.follow_poll).start()  # other hosts' writes, at once
         app.state.matcher = matcher
         yield
+        follower.stop()
         matcher.store.close()  # the last request has finished: release the database's connections
 
     app = FastAPI(title="matcher", version="0.1.0", lifespan=lifespan,
