@@ -53,10 +53,10 @@ def embed_cmd(
     """Embed the stored texts that have no vector for the configured model, until none is left to claim.
 
     On PostgreSQL any number of these workers, on one host or many, share the work: each claims a batch
-    for MATCHER_EMBED_LEASE seconds (default 300), so no text is embedded twice, and a dead worker's batch
-    is claimed again when its lease runs out. On SQLite one worker embeds everything. A progress bar with
-    the time left is shown on stderr at a terminal. "embedded" counts this worker's texts, "remaining"
-    the texts still without a vector when it stopped.
+    for MATCHER_EMBED_LEASE seconds (default 60, renewed while it works), so no text is embedded twice,
+    and a dead worker's batch is claimed again when its lease runs out. On SQLite one worker embeds
+    everything. A progress bar with the time left is shown on stderr at a terminal. "embedded" counts
+    this worker's texts, "remaining" the texts still without a vector when it stopped.
     """
     from matcher.retrieval.bulk import embed_pending
     from matcher.retrieval.embed import load_encoder

@@ -101,6 +101,19 @@ def test_a_dead_workers_batch_is_claimed_again_when_its_lease_runs_out(store: St
 
 
 @postgres_only
+def test_a_live_worker_keeps_its_batch_by_renewing_the_lease(store: Store) -> None:
+    _fill(store, TEXTS[:10])
+    slow, other = EmbedClaims(store, "m", "slow", lease=1.0), EmbedClaims(store, "m", "other", lease=1.0)
+    mine = slow.claim(10)
+    for _ in range(6):  # 1.8 s in all, nearly twice the lease, renewed all along
+        time.sleep(0.3)
+        slow.renew()
+        assert other.claim(10) == []
+    time.sleep(1.2)  # it stops renewing (dies): the batch goes to the next worker
+    assert sorted(other.claim(10)) == sorted(mine)
+
+
+@postgres_only
 def test_texts_stored_or_deleted_meanwhile_are_not_handed_out(store: Store) -> None:
     hashes = sorted(_fill(store, TEXTS[:5]))
     claims = EmbedClaims(store, "m", "a", lease=60)

@@ -41,7 +41,8 @@ def embed_pending(store: Store, encoder: Encoder, *, batch: int = BATCH, lease: 
         store: the store (PostgreSQL: shared with the other workers; SQLite: this process alone).
         encoder: the model; its ``model_id`` names the vectors.
         batch: texts per claim (and per stored transaction), >= 1.
-        lease: seconds a claimed batch stays with this worker; a dead worker's batch is taken again after it.
+        lease: seconds a claimed batch stays with this worker unless renewed (it is, after each of the encoder's
+            internal batches); a dead worker's batch is taken again when its lease runs out.
         wait: when nothing is free but other workers hold claims, wait for them to finish (or for their
             leases to run out, then take their batches), so that on return every text has a vector;
             without it, stop as soon as nothing is free.
@@ -61,7 +62,9 @@ def embed_pending(store: Store, encoder: Encoder, *, batch: int = BATCH, lease: 
                 time.sleep(poll)
                 continue
             break
-        claims.complete([h for h, _x in todo], encoder.encode_documents([x for _h, x in todo]))
+        hashes = [h for h, _x in todo]
+        vectors = encoder.encode_documents([x for _h, x in todo], progress=lambda _n: claims.renew())
+        claims.complete(hashes, vectors)
         embedded += len(todo)
         if on_batch is not None:
             on_batch(len(todo))

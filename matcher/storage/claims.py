@@ -20,20 +20,22 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, literal, select, text
+from sqlalchemy import Connection, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from matcher.storage import schema as t
 from matcher.storage.store import Store, now
 
-DEFAULT_LEASE = 300.0  # seconds a claimed batch stays with its worker; far above a batch's embedding time
+DEFAULT_LEASE = 60.0  # seconds a claimed batch stays with its worker unless renewed; renewed while it is embedded
 MAX_ATTEMPTS = 5  # a text claimed this often without being stored (it crashes its workers) is left alone
 
 
@@ -75,6 +77,7 @@ class EmbedClaims:
         self.worker = worker or worker_name()
         self.lease = lease
         self.shared = store.engine.dialect.name == "postgresql"
+        self._renewed = 0.0  # time.monotonic() of the last claim or renewal
         self._after = 0  # SQLite: the largest text id handed out so far (texts are handed out in id order)
 
     def claim(self, n: int) -> list[tuple[str, str]]:
@@ -108,6 +111,17 @@ class EmbedClaims:
                 conn.execute(pg_insert(t.vectors).on_conflict_do_nothing(), rows)
             self._release(conn, hashes)
             conn.execute(tally)
+
+    def renew(self) -> None:
+        """Extend the lease on this worker's claims while it embeds them (at most every quarter lease), so that
+        the lease can be short: only a worker that stopped renewing, a dead one, loses its batch."""
+        if not self.shared or time.monotonic() - self._renewed < self.lease / 4:
+            return
+        c = t.embed_claims
+        with self.store.transaction() as conn:
+            conn.execute(update(c).where((c.c.model_id == self.model_id) & (c.c.worker == self.worker))
+                         .values(expires_at=func.now() + dt.timedelta(seconds=self.lease)))
+        self._renewed = time.monotonic()
 
     def progress(self) -> EmbedProgress:
         """Texts with and without a vector for the model, and how many are claimed right now."""
@@ -147,6 +161,7 @@ class EmbedClaims:
         v = t.vectors
         with self.store.transaction() as conn:
             hashes = list(conn.execute(take).scalars())
+            self._renewed = time.monotonic()
             if not hashes:
                 return [], False
             have = select(v.c.text_hash).where((v.c.model_id == self.model_id) & v.c.text_hash.in_(hashes))
