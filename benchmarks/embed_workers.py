@@ -5,8 +5,11 @@ into a fresh database created for it on the server of ``--url`` (and dropped aft
 databases are never touched), starts W worker processes with ``MATCHER_THREADS=1``, lets each load
 and warm up its encoder, then starts them together: each runs ``embed_pending`` (the loop of
 ``matcher embed``) until nothing is left to claim. Throughput is texts / (last worker done - start);
-model loading is not counted. Every text must end with exactly one vector and the workers' counts
-must add up to the texts (none embedded twice), or the run fails.
+model loading is not counted. The workers' CPU seconds are reported too: on a machine whose cores are
+busy with other work the wall-clock speed-up says little, while texts per CPU second shows whether
+sharing the work costs anything (it stays flat when the claims add nothing). Every text must end with
+exactly one vector and the workers' counts must add up to the texts (none embedded twice), or the run
+fails.
 
     .venv/bin/python benchmarks/embed_workers.py --url postgresql://... [--texts 1500] [--workers 1,2,3]
     .venv/bin/python benchmarks/embed_workers.py --url postgresql://... --small
@@ -45,9 +48,9 @@ def _worker(url: str, model: str, batch: int, ready, start, results) -> None:  #
     store = Store(url)
     ready.put(os.getpid())
     start.wait()
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     report = embed_pending(store, encoder, batch=batch)
-    results.put((os.getpid(), report.embedded, t0, time.time()))
+    results.put((os.getpid(), report.embedded, t0, time.time(), time.process_time() - cpu0))
     store.close()
 
 
@@ -84,8 +87,9 @@ def run(server_url: str, texts: list[str], workers: int, model: str, batch: int)
         counts = sorted(d[1] for d in done)
         if stored != len(texts) or sum(counts) != len(texts):
             raise SystemExit(f"{workers} workers: {stored} vectors, counts {counts}, for {len(texts)} texts")
+        cpu = sum(d[4] for d in done)
         return {"workers": workers, "seconds": round(seconds, 2), "texts_per_s": round(len(texts) / seconds, 2),
-                "per_worker": counts}
+                "per_worker": counts, "cpu_s": round(cpu, 2), "texts_per_cpu_s": round(len(texts) / cpu, 2)}
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
