@@ -27,16 +27,17 @@ class Follower:
         upkeep: the index upkeep of this process.
         poll: seconds between reads of the change number when not told of changes (SQLite, a lost
             connection; a safety net on PostgreSQL).
+        listen: listen for PostgreSQL's notifications (False: poll only; for comparisons).
 
     Attributes:
         synced_at_: ``time.monotonic()`` of the last sync that changed the snapshot (None before).
     """
 
-    def __init__(self, upkeep: IndexUpkeep, poll: float = 5.0) -> None:
+    def __init__(self, upkeep: IndexUpkeep, poll: float = 5.0, listen: bool = True) -> None:
         self.upkeep = upkeep
         self.poll = poll
         self.synced_at_: float | None = None
-        self._feed = ChangeFeed(upkeep.store, poll)
+        self._feed = ChangeFeed(upkeep.store, poll, listen)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

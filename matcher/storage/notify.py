@@ -33,12 +33,13 @@ class ChangeFeed:
     Args:
         store: the store to follow.
         poll: seconds between reads of the change number when not listening (SQLite, a lost connection).
+        listen: listen for notifications where the database sends them (False: poll only, as on SQLite).
     """
 
-    def __init__(self, store: Store, poll: float = 5.0) -> None:
+    def __init__(self, store: Store, poll: float = 5.0, listen: bool = True) -> None:
         self.store = store
         self.poll = poll
-        self.listening = store.engine.dialect.name == "postgresql"
+        self.listening = listen and store.engine.dialect.name == "postgresql"
         self._conn: psycopg.Connection[Any] | None = None  # listening; opened on first use and after a loss
         self._last_read = 0.0
         self._lock = threading.Lock()
