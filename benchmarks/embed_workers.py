@@ -54,7 +54,27 @@ def _worker(url: str, model: str, batch: int, ready, start, results) -> None:  #
     store.close()
 
 
-def run(server_url: str, texts: list[str], workers: int, model: str, batch: int) -> dict[str, object]:
+def _claims_only(url: str, _model: str, batch: int, ready, start, results) -> None:  # type: ignore[no-untyped-def]
+    """The claims path alone (claim, store zero vectors, release): what sharing costs per text."""
+    import numpy as np
+
+    from matcher.storage.claims import EmbedClaims
+    from matcher.storage.store import Store
+
+    store = Store(url)
+    claims = EmbedClaims(store, "coordination-only")
+    ready.put(os.getpid())
+    start.wait()
+    t0, cpu0, n = time.time(), time.process_time(), 0
+    while todo := claims.claim(batch):
+        claims.complete([h for h, _x in todo], np.zeros((len(todo), 384), np.float32))
+        n += len(todo)
+    results.put((os.getpid(), n, t0, time.time(), time.process_time() - cpu0))
+    store.close()
+
+
+def run(server_url: str, texts: list[str], workers: int, model: str, batch: int,
+        target=_worker) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from matcher.storage import schema as t
     from matcher.storage.store import Store
 
@@ -70,7 +90,7 @@ def run(server_url: str, texts: list[str], workers: int, model: str, batch: int)
             store.intern_texts(conn, texts)
         ctx = mp.get_context("spawn")
         ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
-        procs = [ctx.Process(target=_worker, args=(url, model, batch, ready, start, results)) for _ in range(workers)]
+        procs = [ctx.Process(target=target, args=(url, model, batch, ready, start, results)) for _ in range(workers)]
         for p in procs:
             p.start()
         for _ in procs:
@@ -104,6 +124,8 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2,3")
     ap.add_argument("--model", default="minilm")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--claims-only", type=int, default=0, metavar="N",
+                    help="also time the claims path alone (no encoder) over N texts: what sharing costs")
     ap.add_argument("--small", action="store_true", help="a smoke run: 40 texts, 1 and 2 workers")
     args = ap.parse_args()
     if not args.url:
@@ -119,6 +141,10 @@ def main() -> None:
     base = runs[0]["texts_per_s"]
     result = {"texts": len(texts), "model": args.model, "batch": batch, "runs": runs,
               "speedup": {r["workers"]: round(r["texts_per_s"] / base, 2) for r in runs}}  # type: ignore[operator]
+    if args.claims_only:
+        many = [f"{x} ({i})" for i in range(args.claims_only // len(texts) + 1) for x in texts][:args.claims_only]
+        result["claims_only"] = [run(args.url, many, w, args.model, batch, _claims_only) for w in counts]
+        print(json.dumps(result["claims_only"]), flush=True)
     print("RESULT " + json.dumps(result))
 
 
