@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from matcher.domain import Organisation
 from matcher.ingest.cordis import CordisData
 from matcher.retrieval.embed import load_encoder
 from matcher.storage import schema as t
@@ -33,8 +34,8 @@ LEASE = 2.0  # seconds; a batch of ten titles takes a few milliseconds to embed
 
 @pytest.fixture(scope="module")
 def titles(health: CordisData) -> list[str]:
-    """300 distinct real project titles."""
-    return sorted({p["title"].strip() for p in health.projects.values() if p["title"].strip()})[:300]
+    """900 distinct real project titles."""
+    return sorted({p["title"].strip() for p in health.projects.values() if p["title"].strip()})[:900]
 
 
 def _add(store: Store, texts: list[str]) -> None:
@@ -42,68 +43,120 @@ def _add(store: Store, texts: list[str]) -> None:
         store.intern_texts(conn, texts)
 
 
-def _worker(url: str, home: Path, *args: str) -> subprocess.Popen[str]:
+def _matcher(url: str, home: Path, *args: str) -> subprocess.Popen[str]:
+    """``matcher ARGS`` in a process of its own: one worker or host, with its own MATCHER_HOME."""
     env = {**os.environ, "MATCHER_DATABASE_URL": url, "MATCHER_HOME": str(home), "MATCHER_MODEL": MODEL,
-           "MATCHER_EMBED_LEASE": str(LEASE), "MATCHER_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "matcher", "embed", "--json", *args], cwd=ROOT, env=env,
+           "MATCHER_EMBED_LEASE": str(LEASE), "MATCHER_RANKER": "off", "MATCHER_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "matcher", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _held_by(store: Store, pid: int) -> list[str]:
-    """Text hashes under a running lease of the worker process ``pid``."""
+def _worker(url: str, home: Path, *args: str) -> subprocess.Popen[str]:
+    return _matcher(url, home, "embed", "--json", *args)
+
+
+def _held_by(store: Store) -> dict[int, list[str]]:
+    """Text hashes under a running lease, by the process id of the worker holding them."""
     c = t.embed_claims
+    held: dict[int, list[str]] = {}
     with store.engine.connect() as conn:
-        return list(conn.execute(select(c.c.text_hash).where(
-            c.c.worker.like(f"%:{pid}:%") & (c.c.expires_at >= func.now()))).scalars())
+        for worker, h in conn.execute(select(c.c.worker, c.c.text_hash).where(c.c.expires_at >= func.now())):
+            held.setdefault(int(worker.split(":")[-2]), []).append(h)
+    return held
 
 
-def _kill_while_it_holds_a_batch(store: Store, proc: subprocess.Popen[str]) -> list[str]:
-    """SIGKILL ``proc`` at a moment it holds a claimed batch (stopped first, so the batch is known); returns it."""
-    deadline = time.monotonic() + 120
+def _kill_one_holding_a_batch(store: Store, procs: list[subprocess.Popen[str]]
+                              ) -> tuple[subprocess.Popen[str], list[str]]:
+    """SIGKILL the first of ``procs`` seen holding a claimed batch (stopped first, so that the batch it dies
+    with is known for sure); returns it and that batch."""
+    by_pid = {p.pid: p for p in procs}
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the worker finished before it could be killed: {proc.stderr.read()}"  # type: ignore[union-attr]
-        if _held_by(store, proc.pid):
-            proc.send_signal(signal.SIGSTOP)
-            held = _held_by(store, proc.pid)
+        assert all(p.poll() is None for p in procs), "a worker finished before one could be killed"
+        for pid in set(_held_by(store)) & set(by_pid):
+            by_pid[pid].send_signal(signal.SIGSTOP)
+            held = _held_by(store).get(pid)
             if held:
-                proc.kill()
-                proc.wait()
-                return held
-            proc.send_signal(signal.SIGCONT)
+                by_pid[pid].kill()
+                by_pid[pid].wait()
+                return by_pid[pid], held
+            by_pid[pid].send_signal(signal.SIGCONT)
         time.sleep(0.005)
-    raise AssertionError("the worker never held a batch")
+    raise AssertionError("no worker ever held a batch")
+
+
+def _one_vector_per_text(store: Store, model_id: str) -> dict[str, np.ndarray]:
+    """The stored vectors of ``model_id``, checked: exactly one per text (none missing, none extra)."""
+    v = t.vectors
+    with store.engine.connect() as conn:
+        stored = {h: np.frombuffer(x, np.float32) for h, x in conn.execute(
+            select(v.c.text_hash, v.c.vector).where(v.c.model_id == model_id))}
+        assert conn.execute(select(func.count()).select_from(v).where(v.c.model_id == model_id)
+                            ).scalar_one() == len(stored)
+        assert conn.execute(select(func.count()).select_from(t.embed_claims)).scalar_one() == 0
+    assert set(stored) == {h for h, _x in store.texts().values()}
+    return stored
 
 
 @pytest.mark.parametrize("store", ["postgres"], indirect=True)
 def test_three_workers_share_the_texts_and_one_dies(store: Store, titles: list[str], tmp_path: Path) -> None:
+    titles = titles[:300]
     _add(store, titles)
     workers = [_worker(store.url, tmp_path, "--batch", "10") for _ in range(3)]
-    victim, survivors = workers[0], workers[1:]
-    lost = _kill_while_it_holds_a_batch(store, victim)
+    victim, lost = _kill_one_holding_a_batch(store, workers)
+    survivors = [p for p in workers if p is not victim]
     reports = [json.loads(p.communicate(timeout=180)[0]) for p in survivors]
     assert [p.returncode for p in survivors] == [0, 0]
     model_id = reports[0]["model"]
     assert all(set(r) == {"embedded", "remaining", "model"} and r["remaining"] == 0 for r in reports)
 
     # every text has exactly one vector of the model: none missing, none twice, the right one
-    v = t.vectors
-    with store.engine.connect() as conn:
-        stored = {h: np.frombuffer(x, np.float32) for h, x in conn.execute(
-            select(v.c.text_hash, v.c.vector).where(v.c.model_id == model_id))}
-        tallies = {w: n for w, n in conn.execute(select(t.embed_workers.c.worker, t.embed_workers.c.embedded))}
-        assert conn.execute(select(func.count()).select_from(t.embed_claims)).scalar_one() == 0
-    found = dict(store.texts().values())  # every text, by hash
-    assert set(stored) == set(found) and len(stored) == len(titles)
+    stored = _one_vector_per_text(store, model_id)
     assert set(lost) <= set(stored)  # the dead worker's batch was claimed again when its lease ran out
+    found = dict(store.texts().values())  # every text, by hash
     sample = sorted(found)[:5]
     expected = load_encoder(MODEL).encode_documents([found[h] for h in sample])
     assert np.allclose(np.vstack([stored[h] for h in sample]), expected, atol=1e-5)
+    with store.engine.connect() as conn:
+        tallies = {w: n for w, n in conn.execute(select(t.embed_workers.c.worker, t.embed_workers.c.embedded))}
 
     # no text was embedded twice: what the workers embedded, the dead one included, adds up to the texts
     assert sum(tallies.values()) == len(titles)
     by_pid = {int(w.split(":")[-2]): n for w, n in tallies.items()}
     assert [by_pid[p.pid] for p in survivors] == [r["embedded"] for r in reports]
     assert all(r["embedded"] > 0 for r in reports)
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_three_hosts_share_the_embedding_one_dies_and_all_rank_alike(store: Store, titles: list[str],
+                                                                      tmp_path: Path) -> None:
+    """Three hosts index a fresh import at once (``matcher index``: what ``matcher serve`` does before it
+    serves), each into its own index folder; one dies with SIGKILL holding a batch of 256 texts."""
+    store.upsert_organisations([Organisation(name=f"Lab {i}", kind="university", country="NL", description=x)
+                                for i, x in enumerate(titles)])
+    homes = [tmp_path / f"host{i}" for i in range(3)]
+    hosts = [_matcher(store.url, home, "index", "--json") for home in homes]
+    victim, lost = _kill_one_holding_a_batch(store, hosts)
+    for p in hosts:
+        if p is not victim:
+            out, errs = p.communicate(timeout=300)
+            assert p.returncode == 0, errs[-2000:]
+            assert json.loads(out)["vectors"] == len(titles)  # its index holds every text
+    stored = _one_vector_per_text(store, load_encoder(MODEL).model_id)
+    assert set(lost) <= set(stored)
+    with store.engine.connect() as conn:
+        assert sum(conn.execute(select(t.embed_workers.c.embedded)).scalars()) == len(titles)  # none twice
+
+    # the dead host restarts (its index is rebuilt from the stored vectors): all three rank alike
+    searches = [_matcher(store.url, home, "search", "wearable sensors for heart failure patients at home",
+                         "-k", "10", "--json") for home in homes]
+    rankings = []
+    for p in searches:
+        out, errs = p.communicate(timeout=300)
+        assert p.returncode == 0, errs[-2000:]
+        rankings.append([(s["organisation"]["id"], round(s["score"], 4)) for s in json.loads(out)["data"]])
+    assert len(rankings[0]) == 10 and rankings[0] == rankings[1] == rankings[2]
 
 
 def test_embed_json_on_sqlite(sqlite_store: Store, titles: list[str], tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from matcher.retrieval.graph import CollaborationGraph
 from matcher.retrieval.index import VectorIndex, choose_kind
 from matcher.retrieval.lexical import LexicalIndex
 from matcher.retrieval.snapshot import Snapshot
-from matcher.storage.claims import EmbedClaims
+from matcher.storage.claims import DEFAULT_LEASE, EmbedClaims
 from matcher.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ class IndexUpkeep:
     """
 
     def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None,
-                 index_kind: str = "auto") -> None:
+                 index_kind: str = "auto", embed_lease: float = DEFAULT_LEASE) -> None:
         self.store = store
+        self.embed_lease = embed_lease  # seconds another host waits for the batch of a host that died
         self.encoder = encoder
         self.index_dir = Path(index_dir) if index_dir else None
         self.index_kind = index_kind
@@ -87,7 +88,8 @@ class IndexUpkeep:
         if not todo:
             return 0
         step = progress(f"embedding with {self.encoder.model_id}", todo, None) or None if progress else None
-        return embed_pending(self.store, self.encoder, batch=EMBED_BATCH, on_batch=step).embedded
+        return embed_pending(self.store, self.encoder, batch=EMBED_BATCH, lease=self.embed_lease,
+                             on_batch=step).embedded
 
     def expected_manifest(self) -> dict[str, object]:
         """What a saved index folder must say to be reused with this store and encoder."""
