@@ -78,16 +78,21 @@ class EmbedClaims:
         self.lease = lease
         self.shared = store.engine.dialect.name == "postgresql"
         self._renewed = 0.0  # time.monotonic() of the last claim or renewal
+        self._may_add = True  # False once a look for texts to add to the queue found none
         self._after = 0  # SQLite: the largest text id handed out so far (texts are handed out in id order)
 
     def claim(self, n: int) -> list[tuple[str, str]]:
-        """Up to ``n`` (text hash, text) pairs for this worker to embed; empty when none is free."""
+        """Up to ``n`` (text hash, text) pairs for this worker to embed; empty when none is free.
+
+        When the queue is empty the texts without a vector are added to it, unless this worker's last
+        look found none to add (each look reads every text): texts stored after that are left to the
+        next worker or sync."""
         if not self.shared:
             return self._next_missing(n)
         for _attempt in range(3):  # a batch whose texts were all stored or deleted meanwhile: take another
             got, stale = self._take(n)
-            if not got and not stale:
-                self._enqueue()
+            if not got and not stale and self._may_add:
+                self._may_add = self._enqueue() > 0
                 got, stale = self._take(n)
             if got or not stale:
                 return got
@@ -172,8 +177,8 @@ class EmbedClaims:
             self._release(conn, stale)
         return [(h, found[h]) for h in hashes if h not in done and h in found], bool(stale)
 
-    def _enqueue(self) -> None:
-        """Add a row for every text that has neither a vector nor a claim for the model."""
+    def _enqueue(self) -> int:
+        """Add a row for every text that has neither a vector nor a claim for the model; returns how many."""
         v, c = t.vectors, t.embed_claims
         missing = (select(literal(self.model_id), t.texts.c.text_hash, literal(0))
                    .select_from(t.texts
@@ -184,8 +189,8 @@ class EmbedClaims:
         with self.store.transaction() as conn:
             # one worker at a time: concurrent INSERT ... SELECT of overlapping keys would wait on each other
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": "embed:" + self.model_id})
-            conn.execute(pg_insert(c).from_select(["model_id", "text_hash", "attempts"], missing)
-                         .on_conflict_do_nothing())
+            return conn.execute(pg_insert(c).from_select(["model_id", "text_hash", "attempts"], missing)
+                                .on_conflict_do_nothing()).rowcount
 
     def _release(self, conn: Connection, hashes: Sequence[str]) -> None:
         c = t.embed_claims
