@@ -36,6 +36,7 @@ from matcher.storage import schema as t
 from matcher.storage.store import Store, now
 
 DEFAULT_LEASE = 60.0  # seconds a claimed batch stays with its worker unless renewed; renewed while it is embedded
+WORKERS_KEPT_DAYS = 7  # tallies of workers not seen for this long are deleted
 MAX_ATTEMPTS = 5  # a text claimed this often without being stored (it crashes its workers) is left alone
 
 
@@ -189,6 +190,8 @@ class EmbedClaims:
         with self.store.transaction() as conn:
             # one worker at a time: concurrent INSERT ... SELECT of overlapping keys would wait on each other
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": "embed:" + self.model_id})
+            w = t.embed_workers  # every sync that embeds is a worker of its own: forget those gone a week
+            conn.execute(delete(w).where(w.c.seen_at < func.now() - dt.timedelta(days=WORKERS_KEPT_DAYS)))
             return conn.execute(pg_insert(c).from_select(["model_id", "text_hash", "attempts"], missing)
                                 .on_conflict_do_nothing()).rowcount
 
