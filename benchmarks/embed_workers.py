@@ -126,13 +126,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--claims-only", type=int, default=0, metavar="N",
                     help="also time the claims path alone (no encoder) over N texts: what sharing costs")
-    ap.add_argument("--small", action="store_true", help="a smoke run: 40 texts, 1 and 2 workers")
+    ap.add_argument("--small", action="store_true",
+                    help="a smoke run: 40 texts, 1 and 2 workers, the claims path over 200")
     args = ap.parse_args()
     if not args.url:
         raise SystemExit("--url (or MATCHER_TEST_POSTGRES_URL) is needed: scripts/pg-throwaway.sh starts a server")
     print(machine_line(), flush=True)
     n, counts = (40, [1, 2]) if args.small else (args.texts, [int(w) for w in args.workers.split(",")])
     batch = 8 if args.small else args.batch
+    claims_only = 200 if args.small else args.claims_only
     texts = texts_of(n)
     runs = []
     for w in counts:
@@ -141,8 +143,8 @@ def main() -> None:
     base = runs[0]["texts_per_s"]
     result = {"texts": len(texts), "model": args.model, "batch": batch, "runs": runs,
               "speedup": {r["workers"]: round(r["texts_per_s"] / base, 2) for r in runs}}  # type: ignore[operator]
-    if args.claims_only:
-        many = [f"{x} ({i})" for i in range(args.claims_only // len(texts) + 1) for x in texts][:args.claims_only]
+    if claims_only:
+        many = [f"{x} ({i})" for i in range(claims_only // len(texts) + 1) for x in texts][:claims_only]
         result["claims_only"] = [run(args.url, many, w, args.model, batch, _claims_only) for w in counts]
         print(json.dumps(result["claims_only"]), flush=True)
     print("RESULT " + json.dumps(result))

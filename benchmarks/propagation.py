@@ -88,11 +88,12 @@ def main() -> None:
     ap.add_argument("--writes", type=int, default=20)
     ap.add_argument("--poll", type=float, default=2.0)
     ap.add_argument("--model", default="minilm+use-m3")
-    ap.add_argument("--small", action="store_true", help="a smoke run: 3 writes, use-m3")
+    ap.add_argument("--small", action="store_true", help="a smoke run: 3 writes, use-m3, polling every 0.5 s")
     args = ap.parse_args()
     if not args.url:
         raise SystemExit("--url (or MATCHER_TEST_POSTGRES_URL) is needed: scripts/pg-throwaway.sh starts a server")
     writes, model = (3, "use-m3") if args.small else (args.writes, args.model)
+    poll = 0.5 if args.small else args.poll
     print(machine_line(), flush=True)
     admin = create_engine(args.url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     name = f"matcher_bench_{uuid.uuid4().hex[:8]}"
@@ -104,10 +105,10 @@ def main() -> None:
         seed.upsert_organisations([Organisation(name=f"Seed {i}", kind="sme", description=d)
                                    for i, d in enumerate(SEED)])
         seed.close()
-        result: dict[str, object] = {"model": model, "writes": writes, "poll_s": args.poll}
+        result: dict[str, object] = {"model": model, "writes": writes, "poll_s": poll}
         with tempfile.TemporaryDirectory() as tmp:
-            for label, poll in (("notify_only", None), ("notify", 60.0), ("polling", args.poll)):
-                result[label] = summary(lags(url, model, writes, poll, Path(tmp)))
+            for label, every in (("notify_only", None), ("notify", 60.0), ("polling", poll)):
+                result[label] = summary(lags(url, model, writes, every, Path(tmp)))
                 print(label, json.dumps(result[label]), flush=True)
         print("RESULT " + json.dumps(result))
     finally:

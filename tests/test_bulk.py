@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from matcher.domain import Organisation
 from matcher.ingest.cordis import CordisData
+from matcher.retrieval.bulk import embed_pending
 from matcher.retrieval.embed import load_encoder
 from matcher.storage import schema as t
 from matcher.storage.claims import EmbedClaims
@@ -157,6 +158,16 @@ def test_three_hosts_share_the_embedding_one_dies_and_all_rank_alike(store: Stor
         assert p.returncode == 0, errs[-2000:]
         rankings.append([(s["organisation"]["id"], round(s["score"], 4)) for s in json.loads(out)["data"]])
     assert len(rankings[0]) == 10 and rankings[0] == rankings[1] == rankings[2]
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_without_waiting_a_worker_stops_when_the_rest_is_claimed_by_others(store: Store, titles: list[str]) -> None:
+    _add(store, titles[:50])
+    encoder = load_encoder(MODEL)
+    held = EmbedClaims(store, encoder.model_id, "another host", lease=60).claim(20)
+    report = embed_pending(store, encoder, batch=16, wait=False)
+    assert (report.embedded, report.remaining, report.model) == (30, 20, encoder.model_id)
+    assert EmbedClaims(store, encoder.model_id).progress().claimed == len(held)
 
 
 def test_embed_json_on_sqlite(sqlite_store: Store, titles: list[str], tmp_path: Path) -> None:
