@@ -104,8 +104,10 @@ class EmbedClaims:
         if not self.shared:
             self.store.put_vectors(self.model_id, hashes, matrix)
             return
-        rows = [{"model_id": self.model_id, "text_hash": h, "dim": int(matrix.shape[1]),
-                 "vector": np.ascontiguousarray(v, dtype=np.float32).tobytes()} for h, v in zip(hashes, matrix)]
+        # in hash order: two workers storing the same texts (a lease that ran out) lock them in the same order
+        rows = sorted(({"model_id": self.model_id, "text_hash": h, "dim": int(matrix.shape[1]),
+                        "vector": np.ascontiguousarray(v, dtype=np.float32).tobytes()} for h, v in zip(hashes, matrix)),
+                      key=lambda r: r["text_hash"])
         w = t.embed_workers
         stamp = now()
         tally = pg_insert(w).values(worker=self.worker, model_id=self.model_id, embedded=len(rows),
@@ -115,7 +117,7 @@ class EmbedClaims:
         with self.store.transaction() as conn:
             if rows:  # a worker whose lease ran out may store a text another stored first: keep the first
                 conn.execute(pg_insert(t.vectors).on_conflict_do_nothing(), rows)
-            self._release(conn, hashes)
+            self._release(conn, sorted(hashes))
             conn.execute(tally)
 
     def renew(self) -> None:
