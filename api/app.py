@@ -23,7 +23,9 @@ from api.web import install as install_web
 from api.web.common import error_page
 from matcher.config import Settings, get_settings
 from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
+from matcher.retrieval.follow import Follower
 from matcher.service import shared_matcher
+from matcher.storage.claims import EmbedClaims
 
 log = logging.getLogger("matcher.api")
 UPLOAD_PATH = "/v1/organisations/import"
@@ -61,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matcher = shared_matcher(settings)
         matcher.sync()
         matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
+        follower = Follower(matcher.upkeep, settings.follow_poll).start()  # other hosts' writes, at once
         app.state.matcher = matcher
         yield
+        follower.stop()
         matcher.store.close()  # the last request has finished: release the database's connections
 
     app = FastAPI(title="matcher", version="0.1.0", lifespan=lifespan,
@@ -149,11 +153,15 @@ def _install_system_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["system"], response_class=PlainTextResponse)
     def metrics(request: Request) -> str:
-        """Prometheus text: request counts and latencies, index size."""
+        """Prometheus text: request counts and latencies, index size, bulk embedding progress (all hosts)."""
         m = getattr(request.app.state, "matcher", None)
         snap = m.snapshot_ if m else None
         extra: dict[str, Any] = {"matcher_index_vectors": len(snap.vectors) if snap else 0,
                                  "matcher_change_number": snap.change_no if snap else 0}
+        if m is not None:  # texts with and without a vector for the model, and those being embedded now
+            done = EmbedClaims(m.store, m.encoder.model_id).progress()
+            extra.update({"matcher_embed_embedded": done.embedded, "matcher_embed_remaining": done.remaining,
+                          "matcher_embed_claimed": done.claimed})
         return request.app.state.metrics.render(extra)
 
 

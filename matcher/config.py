@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     # within ``restart_window`` s (a crash loop): then the service stops with exit status 1
     restart_limit: int = Field(5, ge=0, le=1000)
     restart_window: float = Field(60.0, gt=0, le=86_400)
+    # shared bulk embedding (PostgreSQL): seconds a claimed batch stays with its worker unless renewed (a live
+    # worker renews it after each of the encoder's internal batches); a dead worker's batch is taken again after it
+    embed_lease: float = Field(60.0, gt=0, le=86_400)
+    # a served host syncs as soon as PostgreSQL announces a change (LISTEN/NOTIFY); where changes are not
+    # announced (SQLite, a lost connection) it reads the change number every ``follow_poll`` s
+    follow_poll: float = Field(5.0, ge=0.1, le=3600)
 
     @field_validator("model")
     @classmethod

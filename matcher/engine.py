@@ -23,6 +23,7 @@ from matcher.retrieval.embed import Encoder
 from matcher.retrieval.retrieve import RankingConfig
 from matcher.retrieval.snapshot import Snapshot
 from matcher.retrieval.upkeep import IndexUpkeep, ProgressFn
+from matcher.storage.claims import DEFAULT_LEASE
 from matcher.storage.store import Store
 from matcher.text import clean_query
 
@@ -41,13 +42,16 @@ class Matcher:
         index_dir: where the vector and lexical indexes are saved between starts (None: memory only).
         index_kind: ``auto``, ``flat``, ``ivf`` or ``hnsw``.
         config: the unlearned ranking settings; ranker: the learned ranker, when one is used.
+        embed_lease: seconds a batch of texts claimed for embedding stays with this process unless renewed
+            (PostgreSQL; other hosts take it again after that when this one dies).
     """
 
     def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None, index_kind: str = "auto",
-                 config: RankingConfig | None = None, ranker: Ranker | None = None) -> None:
+                 config: RankingConfig | None = None, ranker: Ranker | None = None,
+                 embed_lease: float = DEFAULT_LEASE) -> None:
         self.store = store
         self.encoder = encoder
-        self.upkeep = IndexUpkeep(store, encoder, index_dir, index_kind)
+        self.upkeep = IndexUpkeep(store, encoder, index_dir, index_kind, embed_lease)
         self.pipeline = Pipeline(config or RankingConfig(), ranker)  # replaced whole, never changed in place
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> vector, newest last
         self._qlock = threading.Lock()

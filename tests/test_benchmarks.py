@@ -31,3 +31,25 @@ def test_benchmark_runs_small_and_prints_figures(script: str, keys: list[str]) -
     result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
     for key in keys:
         assert key in result, f"{script} did not report {key}"
+
+
+@pytest.mark.parametrize(("script", "keys"), [
+    ("embed_workers.py", ["runs", "speedup", "claims_only"]),
+    ("propagation.py", ["notify_only", "notify", "polling"]),
+])
+def test_several_host_benchmarks_run_small_on_postgres(script: str, keys: list[str]) -> None:
+    """The issue-16 benchmarks need a PostgreSQL server (they create and drop a database of their own on it)."""
+    from tests.conftest import IN_CI, PG_URL
+
+    need_shared()
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true but MATCHER_TEST_POSTGRES_URL is not set: .ci/run must start PostgreSQL")
+        pytest.skip("no PostgreSQL server: set MATCHER_TEST_POSTGRES_URL (scripts/pg-throwaway.sh starts one)")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--small", "--url", PG_URL], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("machine: ")
+    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    for key in keys:
+        assert key in result, f"{script} did not report {key}"

@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from matcher.errors import IndexMismatch
+from matcher.retrieval.bulk import embed_pending
 from matcher.retrieval.catalogue import Catalogue
 from matcher.retrieval.embed import Encoder, Progress
 from matcher.retrieval.graph import CollaborationGraph
 from matcher.retrieval.index import VectorIndex, choose_kind
 from matcher.retrieval.lexical import LexicalIndex
 from matcher.retrieval.snapshot import Snapshot
+from matcher.storage.claims import DEFAULT_LEASE, EmbedClaims
 from matcher.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,9 @@ class IndexUpkeep:
     """
 
     def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None,
-                 index_kind: str = "auto") -> None:
+                 index_kind: str = "auto", embed_lease: float = DEFAULT_LEASE) -> None:
         self.store = store
+        self.embed_lease = embed_lease  # seconds another host waits for the batch of a host that died
         self.encoder = encoder
         self.index_dir = Path(index_dir) if index_dir else None
         self.index_kind = index_kind
@@ -78,18 +81,15 @@ class IndexUpkeep:
             return True
 
     def embed_missing(self, progress: ProgressFn | None = None) -> int:
-        """Embed every stored text that has no vector for the current model; returns how many."""
-        todo = self.store.texts_without_vectors(self.encoder.model_id)
+        """Embed every stored text that has no vector for the current model; returns how many this process
+        embedded. On PostgreSQL the hosts share the work (:mod:`matcher.retrieval.bulk`) and this waits
+        until every text has a vector, as the index is then caught up from the stored vectors."""
+        todo = EmbedClaims(self.store, self.encoder.model_id).progress().remaining
         if not todo:
             return 0
-        step = progress(f"embedding with {self.encoder.model_id}", len(todo), None) or None if progress else None
-        for i in range(0, len(todo), EMBED_BATCH):
-            chunk = todo[i:i + EMBED_BATCH]
-            vecs = self.encoder.encode_documents([x for _h, x in chunk])
-            self.store.put_vectors(self.encoder.model_id, [h for h, _x in chunk], vecs)
-            if step:
-                step(len(chunk))
-        return len(todo)
+        step = progress(f"embedding with {self.encoder.model_id}", todo, None) or None if progress else None
+        return embed_pending(self.store, self.encoder, batch=EMBED_BATCH, lease=self.embed_lease,
+                             on_batch=step).embedded
 
     def expected_manifest(self) -> dict[str, object]:
         """What a saved index folder must say to be reused with this store and encoder."""

@@ -248,3 +248,24 @@ pending_imports = Table(  # an uploaded member list between its preview and its 
     Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+embed_claims = Table(  # texts waiting for a vector of a model, and who is embedding them (shared bulk embedding)
+    "embed_claims",
+    metadata,
+    Column("model_id", String(128), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("worker", String(128), nullable=True),  # null: nobody has claimed it yet
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # the lease; past it, another may claim it
+    Column("attempts", Integer, nullable=False, default=0),  # claims so far; a text that keeps failing stops
+    Index("ix_embed_claims_lease", "model_id", "expires_at"),
+)
+
+embed_workers = Table(  # every embedding worker (a host's sync or `matcher embed`): what it did, when last seen
+    "embed_workers",
+    metadata,
+    Column("worker", String(128), primary_key=True),  # host:pid:random
+    Column("model_id", String(128), nullable=False),
+    Column("embedded", Integer, nullable=False, default=0),  # texts it embedded and stored
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)

@@ -16,6 +16,7 @@ def test_health_ready_metrics(world: World) -> None:
     text = c.get("/metrics").text
     assert 'matcher_requests_total{method="POST",route="/v1/search",status="200"}' in text
     assert "matcher_index_vectors" in text
+    assert "matcher_embed_remaining 0" in text and "matcher_embed_embedded" in text  # everything embedded at start
 
 
 def test_search_shape_and_contract(world: World) -> None:
