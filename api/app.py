@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         matcher = shared_matcher(settings)
         matcher.sync()
-        matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
+        matcher.warm_up()  # the first real query must not pay one-off set-up costs (started early by `serve`)
         app.state.matcher = matcher
         yield
         matcher.store.close()  # the last request has finished: release the database's connections

@@ -17,7 +17,7 @@ def open_matcher(settings: Settings, store: Store | None = None) -> Matcher:
     """A matcher over the configured store, model, index folder and ranker (not yet synced)."""
     encoder = load_encoder(settings.model)
     return Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind,
-                   ranker=load_default(settings.ranker, encoder.model_id))
+                   ranker=load_default(settings.ranker, encoder.model_id, defer=True))
 
 
 _SHARED: dict[tuple[str, ...], Matcher] = {}

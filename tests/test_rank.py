@@ -208,3 +208,34 @@ def test_feedback_moves_a_learned_ranking_too(tiny: evaluate.Evaluation, ranker:
     after = suggest_for_challenge(m, cid, 10)
     assert after[0].organisation.id == liked and disliked not in [s.organisation.id for s in after]
     assert after[0].explanation["reasons"] and after[0].components["ranker"] == before[7].components["ranker"]
+
+
+def test_a_deferred_ranker_is_read_later_and_a_broken_one_is_not_used(tiny: evaluate.Evaluation, ranker: Ranker,
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.ranking import rank
+
+    card = {"use_by_default": {"cold": True, "seeded": True}, "training": {"encoder": "some-encoder"}}
+    ranker.save(tmp_path / "good", card)
+    ranker.save(tmp_path / "bad", card)
+    (tmp_path / "bad" / "model.joblib").write_bytes(b"not a model")
+    x = np.random.default_rng(0).normal(size=(5, len(features.FEATURES)))
+    monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "good")
+    good = rank.load_default("auto", "some-encoder", defer=True)
+    assert good is not None and "estimator_" not in vars(good)  # the card is read, the model not yet
+    good.prefetch()
+    assert good.ready() and np.allclose(good.score(x), ranker.score(x))
+    monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "bad")
+    bad = rank.load_default("auto", "some-encoder", defer=True)  # refused only when it is read
+    assert bad is not None and not bad.ready() and not bad.ready()
+    with pytest.raises(NotFittedError):
+        bad.score(x)
+    m = tiny.matcher
+    seeds = [int(i) for i in m.catalogue_.org_ids[:3]]  # type: ignore[union-attr]
+    qvec = m.query_vectors(["clinical trial of a vaccine"])[0]
+    for seed in seeds:  # a seeded question: where the ranker would apply, it is skipped
+        q = Query("clinical trial of a vaccine", k=10, seed=seed)
+        with_bad = m.rank_with_vector(q, qvec, explain=False, pipeline=Pipeline(ranker=bad))
+        without = m.rank_with_vector(Query("clinical trial of a vaccine", k=10, seed=seed), qvec, explain=False,
+                                     pipeline=Pipeline())
+        assert [s.organisation.id for s in with_bad] == [s.organisation.id for s in without]

@@ -7,7 +7,8 @@ run in numpy without per-candidate Python loops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +64,24 @@ class Catalogue:
         return cls(doc_ids=doc_ids, org_ids=org_ids, kinds=col(1), countries=col(2), nuts=col(3),
                    sme=np.asarray([bool(r[4]) for r in table], dtype=bool), visibility=col(5),
                    link_doc=link_doc, link_org=link_org, org_start=org_start, latest=latest)
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays to ``folder/catalogue.npz`` (beside the index they were built with)."""
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        np.savez(folder / "catalogue.npz", **{k: v.astype(str) if v.dtype == object else v
+                                              for k, v in arrays.items()})
+
+    @classmethod
+    def load(cls, folder: Path, doc_ids: np.ndarray) -> Catalogue | None:
+        """The catalogue saved in ``folder``, or None when there is none, it is unreadable or its
+        documents are not ``doc_ids`` (then it is rebuilt from the store). No pickles are read."""
+        try:
+            with np.load(folder / "catalogue.npz", allow_pickle=False) as z:
+                arrays = {k: z[k].astype(object) if z[k].dtype.kind == "U" else z[k] for k in z.files}
+            cat = cls(**arrays)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return cat if np.array_equal(cat.doc_ids, doc_ids) else None
 
     @property
     def activity(self) -> np.ndarray:
