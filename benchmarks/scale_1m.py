@@ -240,12 +240,13 @@ def pipeline(index: VectorIndex, cat: Catalogue, lex: LexicalIndex, encoder, tex
                 ref_deep.append(timed(lambda qv=qv: index.search(qv, m.pipeline.config.depth)))
                 lexical.append(timed(lambda text=text: lex.matches(text)))
             query = Query(text, 10, make(i))
-            got: list = []
-            stages.append(timed(lambda query=query, qv=qv: got.append(m.rank_with_vector(query, qv, explain=False))))
-            want: list = []
-            old.append(timed(lambda query=query, qv=qv: want.append(
-                full_array_retrieve(snap, query, qv, m.pipeline.config))))
-            same += [s.organisation.id for s in got[0]] == cat.org_ids[want[0].order[:10]].tolist()
+            out: dict[str, object] = {}
+            stages.append(timed(lambda query=query, qv=qv, out=out: out.update(
+                new=m.rank_with_vector(query, qv, explain=False))))
+            old.append(timed(lambda query=query, qv=qv, out=out: out.update(
+                old=full_array_retrieve(snap, query, qv, m.pipeline.config))))
+            same += ([s.organisation.id for s in out["new"]]  # type: ignore[attr-defined]
+                     == cat.org_ids[out["old"].order[:10]].tolist())  # type: ignore[attr-defined]
         res[name] = summary(stages)
         res[f"{name}_full_arrays"] = summary(old)
         res[f"{name}_identical_top10"] = f"{same}/{len(texts)}"
