@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         matcher = shared_matcher(settings)
         matcher.sync()
-        matcher.encoder.encode_queries(["warm up"])  # the first real query must not pay one-off set-up costs
+        matcher.warm_up()  # the first real query must not pay one-off set-up costs (started early by `serve`)
         follower = Follower(matcher.upkeep, settings.follow_poll).start()  # other hosts' writes, at once
         app.state.matcher = matcher
         yield

@@ -77,13 +77,14 @@ def demo_env(home: Path, model: str) -> tuple[dict[str, str], str]:
     return env, key
 
 
-def start_server(env: dict[str, str], port: int, workers: int = 1, log: Path | None = None
-                 ) -> subprocess.Popen[bytes]:
-    """``matcher serve`` on 127.0.0.1:``port`` in its own process group (stop it with :func:`stop_server`)."""
+def start_server(env: dict[str, str], port: int, workers: int = 1, log: Path | None = None,
+                 cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    """``matcher serve`` on 127.0.0.1:``port`` in its own process group (stop it with :func:`stop_server`);
+    ``cwd`` is the checkout whose code runs (another one to compare versions)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child, closed below
     try:
         return subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=out,
+                                 "--workers", str(workers)], cwd=cwd, env=env, stdout=out,
                                 stderr=subprocess.STDOUT if log else subprocess.DEVNULL, start_new_session=True)
     finally:
         if log:

@@ -11,9 +11,14 @@ by copying the real catalogue's evidence links once per replica of the real docu
 Measured in the same run: exact search (``IndexFlatIP``, the truth), the automatic index
 (``choose_kind("auto", n)``, IVF; build time; recall@10 and latency for several ``nprobe``), the
 bare faiss call on the same index (the reference), and the matcher's ranking stages (dense
-search at its depth, fusion, aggregation per organisation, filters) for search-, challenge- and
-partner-shaped queries, including query embedding. BM25 at this size is a stand-in: the real
-catalogue's scores tiled per replica (a BM25 index over a million texts is not built here).
+search at its depth, BM25, fusion, aggregation per organisation, filters) for search-, challenge-
+and partner-shaped queries; beside them, in the same run and on the same queries, the same stages
+over full arrays as they ran before issue 15 (every document scored, fused and aggregated:
+:func:`full_array_retrieve`), whose rankings must be identical, and query embedding alone. BM25 at
+this size: a real inverted index whose posting lists are the real catalogue's, once per replica of
+its documents (document i holds the terms of real document i mod n_real, with the real catalogue's
+IDF), so a query term's list grows with the catalogue as it would; tokenising a million texts is
+not done here.
 
     .venv/bin/python benchmarks/scale_1m.py            # 1,000,000 vectors, minilm+use-m3
     .venv/bin/python benchmarks/scale_1m.py --small    # 20,000 vectors, use-m3, random base (smoke)
@@ -36,6 +41,7 @@ from matcher.retrieval.catalogue import Catalogue
 from matcher.retrieval.embed import load_encoder, normalise
 from matcher.retrieval.index import VectorIndex, choose_kind
 from matcher.retrieval.lexical import LexicalIndex
+from matcher.retrieval.scores import DocScores, Ranking
 from matcher.storage.store import Store
 
 
@@ -52,16 +58,60 @@ def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-class TiledLexical:
-    """BM25 scores of the real catalogue repeated per replica: a cheap stand-in at a million documents."""
+def tiled_lexical(real: LexicalIndex, n: int) -> LexicalIndex:
+    """A BM25 index over ``n`` documents, document i holding the postings of real document i mod n_real."""
+    import copy
 
-    def __init__(self, real: LexicalIndex, n: int) -> None:
-        self.real, self.n = real, n
-        self.ids_ = np.arange(n, dtype=np.int64)
+    nd, bm = len(real), real._bm25
+    assert bm is not None
+    data, indices, indptr = bm.scores["data"], bm.scores["indices"], bm.scores["indptr"]
+    reps, lens = -(-n // nd), np.diff(indptr)
+    col = np.repeat(np.arange(len(lens)), lens)
+    within = np.arange(len(indices)) - indptr[col]
+    out_idx = np.empty(len(indices) * reps, dtype=np.int64)
+    out_data = np.empty(len(indices) * reps, dtype=data.dtype)
+    for r in range(reps):  # column by column: a column's postings, replica after replica, ascending
+        at = indptr[col] * reps + r * lens[col] + within
+        out_idx[at], out_data[at] = indices + r * nd, data
+    keep = out_idx < n
+    out_col = np.repeat(np.arange(len(lens)), lens * reps)[keep]
+    tiled = copy.copy(bm)
+    tiled.scores = {"data": out_data[keep], "indices": out_idx[keep].astype(indices.dtype),
+                    "indptr": np.searchsorted(out_col, np.arange(len(lens) + 1)).astype(indptr.dtype), "num_docs": n}
+    out = LexicalIndex(real.k1, real.b)
+    out._bm25, out.ids_ = tiled, np.arange(n, dtype=np.int64)
+    return out
 
-    def scores(self, query: str) -> np.ndarray:
-        one = self.real.scores(query)
-        return np.resize(one, self.n) if len(one) else np.zeros(self.n, np.float32)
+
+def full_array_retrieve(snap, query: Query, qvec: np.ndarray, config) -> Ranking:  # type: ignore[no-untyped-def]
+    """The ranking stages as they ran before issue 15: BM25 for every document (bm25s), fusion over
+    every document, aggregation over every evidence link (the reference for the top-k path)."""
+    from matcher.retrieval import fuse
+
+    cat, lex = snap.catalogue, snap.lexical
+    org_ok = cat.allowed_orgs(query.filters, query.visible)
+    doc_ok = cat.docs_of(org_ok)
+    n, n_ok = len(cat.doc_ids), int(doc_ok.sum())
+    lex_all = lex.scores(query.text)
+    depth = config.depth
+    while True:
+        scores, ids = snap.vectors.search(qvec, min(depth, max(n_ok, 1)), None if n_ok == n else cat.doc_ids[doc_ok])
+        dense = np.full(n, -np.inf)
+        ok = ids[0] >= 0
+        dense[np.searchsorted(cat.doc_ids, ids[0][ok])] = scores[0][ok]
+        lexical = np.where(doc_ok & (lex_all > 0), lex_all, -np.inf)
+        top = fuse.top_k(lexical, depth)
+        cut = np.full(n, -np.inf)
+        cut[top] = lexical[top]
+        fused = fuse.fuse_scores(dense, cut, config.fusion, config.dense_weight, config.lexical_weight, config.shift)
+        org_scores, hits = fuse.aggregate(fused, cat.link_doc, cat.link_org, cat.n_orgs, config.top_evidence,
+                                          config.decay)
+        org_scores[~org_ok] = -np.inf
+        if int(np.isfinite(org_scores).sum()) >= query.k or depth >= n_ok:
+            break
+        depth *= 4
+    room = max(config.candidates, query.k) + len(query.verdicts) + len(query.demote)
+    return Ranking(query, DocScores(fused, dense, cut), org_scores, hits, fuse.top_k(org_scores, room))
 
 
 def replicated_catalogue(cat: Catalogue, n: int) -> Catalogue:
@@ -149,9 +199,11 @@ def measure_variants(index: VectorIndex, x: np.ndarray, q: np.ndarray, truth: np
     return out
 
 
-def pipeline(index: VectorIndex, cat: Catalogue, lex: TiledLexical, encoder, texts: list[str],  # type: ignore[no-untyped-def]
+def pipeline(index: VectorIndex, cat: Catalogue, lex: LexicalIndex, encoder, texts: list[str],  # type: ignore[no-untyped-def]
              store: Store | None) -> dict[str, object]:
-    """encode + rank (dense at depth, fusion, aggregation, filters) vs encode + bare faiss k=10."""
+    """The ranking stages (dense at depth, BM25, fusion, aggregation, filters) for a known query vector,
+    against the same stages over full arrays (:func:`full_array_retrieve`), the bare faiss call at the
+    same depth, and the embedding of the same text."""
     from matcher.retrieval.index import IVF_NPROBE
 
     index.nprobe = IVF_NPROBE
@@ -172,25 +224,42 @@ def pipeline(index: VectorIndex, cat: Catalogue, lex: TiledLexical, encoder, tex
         "partners": lambda i: Filters(exclude_ids=rng.integers(cat.n_orgs, size=20).tolist()),
     }
     res: dict[str, object] = {}
-    ref_embed, ref_faiss = [], []
+    ref_embed, ref_faiss, ref_deep, lexical = [], [], [], []
+    vectors = {}
+    for text in texts:
+        t_e = time.perf_counter()
+        vectors[text] = encoder.encode_queries([text])[0]
+        ref_embed.append((time.perf_counter() - t_e) * 1000)
+    snap = m.upkeep.snapshot_
     for name, make in shapes.items():
-        full = []
+        stages, old, same = [], [], 0
         for i, text in enumerate(texts):
-            t_e = time.perf_counter()
-            qv = encoder.encode_queries([text])
-            e_ms = (time.perf_counter() - t_e) * 1000
+            qv = vectors[text]
             if name == "search":
-                ref_embed.append(e_ms)
-                ref_faiss.append(timed(lambda qv=qv: index._index.search(qv, 10, params=params)))
+                ref_faiss.append(timed(lambda qv=qv: index._index.search(qv[None, :], 10, params=params)))
+                ref_deep.append(timed(lambda qv=qv: index.search(qv, m.pipeline.config.depth)))
+                lexical.append(timed(lambda text=text: lex.matches(text)))
             query = Query(text, 10, make(i))
-            full.append(timed(lambda text=text, query=query: m.rank_with_vector(
-                query, encoder.encode_queries([text])[0], explain=False)))
-        res[name] = summary(full)
-        print(f"pipeline {name}: {res[name]}", flush=True)
+            out: dict[str, object] = {}
+            stages.append(timed(lambda query=query, qv=qv, out=out: out.update(
+                new=m.rank_with_vector(query, qv, explain=False))))
+            old.append(timed(lambda query=query, qv=qv, out=out: out.update(
+                old=full_array_retrieve(snap, query, qv, m.pipeline.config))))
+            same += ([s.organisation.id for s in out["new"]]  # type: ignore[attr-defined]
+                     == cat.org_ids[out["old"].order[:10]].tolist())  # type: ignore[attr-defined]
+        res[name] = summary(stages)
+        res[f"{name}_full_arrays"] = summary(old)
+        res[f"{name}_identical_top10"] = f"{same}/{len(texts)}"
+        print(f"pipeline {name}: {res[name]}; full arrays (before): {res[f'{name}_full_arrays']}; "
+              f"identical top 10: {same}/{len(texts)}", flush=True)
     res["reference_embed_ms"] = summary(ref_embed)
     res["reference_bare_faiss_ms"] = summary(ref_faiss)
-    ref = res["reference_embed_ms"]["p50"] + res["reference_bare_faiss_ms"]["p50"]  # type: ignore[index]
-    res["ratio_p50_vs_reference"] = {k: round(res[k]["p50"] / ref, 2) for k in shapes}  # type: ignore[index]
+    res["reference_dense_at_depth_ms"] = summary(ref_deep)
+    res["lexical_matches_ms"] = summary(lexical)
+    res["ratio_p50_vs_full_arrays"] = {k: round(res[k]["p50"] / res[f"{k}_full_arrays"]["p50"], 3)  # type: ignore[index]
+                                       for k in shapes}
+    res["ratio_p50_vs_dense_at_depth"] = {k: round(res[k]["p50"] / res["reference_dense_at_depth_ms"]["p50"], 2)  # type: ignore[index]
+                                          for k in shapes}
     return res
 
 
@@ -248,7 +317,7 @@ def main() -> None:
         m = Matcher(store, encoder, None)
         m.sync()
         snap = m.upkeep.current()
-        cat, lex = replicated_catalogue(snap.catalogue, args.n), TiledLexical(snap.lexical, args.n)
+        cat, lex = replicated_catalogue(snap.catalogue, args.n), tiled_lexical(snap.lexical, args.n)
     else:
         rng = np.random.default_rng(3)
         n_orgs = args.n // 3
@@ -258,7 +327,7 @@ def main() -> None:
         cat = Catalogue(np.arange(args.n), np.arange(n_orgs), kinds, kinds, kinds, np.zeros(n_orgs, bool),
                         np.resize(np.asarray(["public"], dtype=object), n_orgs), link_doc, link_org,
                         np.searchsorted(link_org, np.arange(n_orgs + 1)))
-        lex = TiledLexical(LexicalIndex().fit([0, 1], ["wearable sensor", "patient monitoring"]), args.n)
+        lex = tiled_lexical(LexicalIndex().fit([0, 1], ["wearable sensor", "patient monitoring"]), args.n)
     result["catalogue"] = {"documents": len(cat.doc_ids), "organisations": cat.n_orgs, "links": len(cat.link_doc)}
     if args.short_queries:
         from http_search import SHORT_QUERIES

@@ -456,8 +456,11 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
         demo_cmd(force=False, as_json=False)
     from matcher.service import shared_matcher
 
+    shared = shared_matcher(settings)
+    if workers == 1:  # this process serves: the encoder's set-up overlaps the sync and the app's imports
+        shared.warm_up(wait=False)
     with progress_bar() as start:  # embed and index before the workers start, so they load a ready index
-        shared_matcher(settings).sync(start)
+        shared.sync(start)
     ensure_admin_key(settings)
     h, p = host or settings.host, port or settings.port
     link = signin_link(settings, h, p)

@@ -13,9 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from matcher.storage.store import Store
 from matcher.text import STOPWORDS
@@ -28,7 +25,15 @@ _GENERIC = frozenset(
     "horizon action activities provide provides including key current make help high state level "
     "improve improved novel solutions solution europe technologies technology knowledge tools methods field "
     "support impact future challenges market sector innovations aim".split())
-STOP_TERMS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | STOPWORDS | _GENERIC
+# scikit-learn (and SciPy under it) is imported inside the functions that fit: a serving worker
+# that never draws the map does not pay about a second of start-up for it.
+
+
+def stop_terms() -> frozenset[str]:
+    """scikit-learn's English stop words, ours and the generic words of funded-project texts."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | STOPWORDS | _GENERIC
 
 
 @dataclass
@@ -101,6 +106,8 @@ def project_2d(x: np.ndarray, random_state: int = 0) -> np.ndarray:
         return np.zeros((0, 2))
     if n == 1:
         return np.full((1, 2), 0.5)
+    from sklearn.decomposition import PCA
+
     xy = PCA(n_components=2, random_state=random_state).fit_transform(x.astype(np.float64))
     xy[:, 1] = -xy[:, 1]
     lo, hi = xy.min(axis=0), xy.max(axis=0)
@@ -113,6 +120,8 @@ def cluster(x: np.ndarray, n_topics: int, random_state: int = 0) -> np.ndarray:
     k = min(n_topics, len(x))
     if k < 2:
         return np.zeros(len(x), np.int64)
+    from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=k, n_init=4, random_state=random_state).fit_predict(x).astype(np.int64)
 
 
@@ -125,7 +134,9 @@ def topic_terms(documents: Sequence[str], topics: np.ndarray, n_terms: int = 3) 
     """
     if not len(documents):
         return {}
-    vec = TfidfVectorizer(stop_words=sorted(STOP_TERMS), token_pattern=r"(?u)\b[^\W\d_][\w\-]{2,}\b",
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(stop_words=sorted(stop_terms()), token_pattern=r"(?u)\b[^\W\d_][\w\-]{2,}\b",
                           sublinear_tf=True, max_df=0.6 if len(documents) >= 10 else 1.0)
     try:
         m = vec.fit_transform(documents)

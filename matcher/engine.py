@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,7 @@ class Matcher:
         self.pipeline = Pipeline(config or RankingConfig(), ranker)  # replaced whole, never changed in place
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> vector, newest last
         self._qlock = threading.Lock()
+        self._warm: Future[None] | None = None
 
     @property
     def index_dir(self) -> Path | None:
@@ -77,6 +79,29 @@ class Matcher:
     def embed_missing(self, progress: ProgressFn | None = None) -> int:
         """Embed every stored text that has no vector for the current model; returns how many."""
         return self.upkeep.embed_missing(progress)
+
+    def warm_up(self, wait: bool = True) -> None:
+        """Pay the encoder's one-off set-up (model files read on first use, about a second for USE)
+        before the first query, in a background thread started once; ``wait`` for it to end (and
+        raise what it raised). ``matcher serve`` starts it early, so it overlaps the rest of the start.
+        The same thread then starts reading a deferred ranker (:meth:`Ranker.prefetch`): that is
+        not waited for, and it no longer competes with the start for the two cores."""
+        with self._qlock:
+            if self._warm is None:
+                self._warm = Future()
+                threading.Thread(target=self._warm_up, args=(self._warm,), name="warm-up", daemon=True).start()
+        if wait:
+            self._warm.result()
+
+    def _warm_up(self, done: Future[None]) -> None:
+        try:
+            self.encoder.encode_queries(["warm up"])
+            done.set_result(None)
+        except BaseException as exc:  # raised again where the start waits for it
+            done.set_exception(exc)
+            return
+        if self.pipeline.ranker is not None:
+            self.pipeline.ranker.prefetch()
 
     def search(self, query: Query) -> list[Suggestion]:
         """Ranked organisations for one query (see :meth:`search_batch`)."""

@@ -211,3 +211,50 @@ def test_a_restart_reuses_the_saved_lexical_index_or_refits_a_damaged_one(small_
     assert np.array_equal(again.snapshot_.lexical.ids_, small_matcher.snapshot_.lexical.ids_)  # type: ignore[union-attr]
     saved_again = (folder / "index.faiss").stat().st_mtime_ns != stamp
     assert saved_again == (damage != "none")  # an unchanged folder is not rewritten at every start
+
+
+def _same_tables(a: Matcher, b: Matcher) -> None:
+    from dataclasses import fields
+
+    ca, cb = a.catalogue_, b.catalogue_
+    assert ca is not None and cb is not None
+    for f in fields(ca):
+        x, y = getattr(ca, f.name), getattr(cb, f.name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+    ga, gb = a.snapshot_.graph, b.snapshot_.graph  # type: ignore[union-attr]
+    assert (ga.m != gb.m).nnz == 0 and np.array_equal(ga.project_year, gb.project_year)
+
+
+@pytest.mark.parametrize("damage", ["none", "garble", "delete"])
+def test_a_restart_reads_the_saved_catalogue_and_graph_or_rebuilds_them(small_matcher: Matcher, encoder: Encoder,
+                                                                        damage: str) -> None:
+    from matcher.retrieval.catalogue import Catalogue
+    from matcher.retrieval.graph import CollaborationGraph
+
+    folder = small_matcher.index_dir
+    small_matcher.sync()
+    assert folder is not None and (folder / "catalogue.npz").exists() and (folder / "graph.npz").exists()
+    if damage == "garble":
+        (folder / "catalogue.npz").write_bytes(b"garbled")
+    elif damage == "delete":
+        (folder / "graph.npz").unlink()
+    stamp = (folder / "index.faiss").stat().st_mtime_ns
+    again = Matcher(small_matcher.store, encoder, folder)
+    again.sync()
+    _same_tables(again, small_matcher)
+    assert Catalogue.load(folder, again.snapshot_.lexical.ids_) is not None  # type: ignore[union-attr]
+    assert CollaborationGraph.load(folder, again.catalogue_.n_orgs) is not None  # type: ignore[union-attr]
+    assert ((folder / "index.faiss").stat().st_mtime_ns != stamp) == (damage != "none")  # repaired once
+    query = Query("vaccine immunology trial", k=8)
+    assert [s.organisation.id for s in again.search(query)] == [s.organisation.id for s in small_matcher.search(query)]
+
+
+def test_a_restart_after_writes_builds_the_catalogue_from_the_store(small_matcher: Matcher, encoder: Encoder) -> None:
+    small_matcher.sync()
+    [oid] = small_matcher.store.upsert_organisations([Organisation("Saved Tables BV", kind="startup",
+                                                                   description=NEEDLE)])
+    again = Matcher(small_matcher.store, encoder, small_matcher.index_dir)  # the folder is one write behind
+    again.sync()
+    assert oid in again.catalogue_.org_ids  # type: ignore[union-attr]
+    small_matcher.sync()
+    _same_tables(again, small_matcher)

@@ -171,3 +171,78 @@ def test_the_size_prior_moves_active_organisations_up_among_those_the_text_found
     s = plain.org_scores[ok]
     expected = (s - s.min()) / (s.max() - s.min()) + np.log1p(act[ok]) / np.log1p(act.max())
     assert np.allclose(sized.org_scores[ok], expected)
+
+
+def _reference_retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConfig,
+                        context_vec: np.ndarray | None = None) -> Ranking:
+    """The slow reference: retrieval as it was before the top-k path (issue 15), every document
+    scored by bm25s, fused and aggregated over full arrays."""
+    cat, lex = snap.catalogue, snap.lexical
+    org_ok = cat.allowed_orgs(query.filters, query.visible)
+    doc_ok = cat.docs_of(org_ok)
+    n, n_ok = len(cat.doc_ids), int(doc_ok.sum())
+
+    def doc_scores(vec: np.ndarray, lex_all: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        scores, ids = snap.vectors.search(vec, min(depth, max(n_ok, 1)), None if n_ok == n else cat.doc_ids[doc_ok])
+        dense = np.full(n, -np.inf)
+        ok = ids[0] >= 0
+        dense[np.searchsorted(cat.doc_ids, ids[0][ok])] = scores[0][ok]
+        lexical = np.where(doc_ok & (lex_all > 0), lex_all, -np.inf)
+        top = fuse.top_k(lexical, depth)
+        cut_ = np.full(n, -np.inf)
+        cut_[top] = lexical[top]
+        return fuse.fuse_scores(dense, cut_, config.fusion, config.dense_weight, config.lexical_weight,
+                                config.shift), dense, cut_
+
+    from matcher.retrieval.retrieve import _mix
+    from matcher.retrieval.scores import DocScores
+
+    lex_q = lex.scores(query.text)
+    lex_c = lex.scores(query.context) if query.context and context_vec is not None else None
+    depth = config.depth
+    while True:
+        docs = DocScores(*doc_scores(qvec, lex_q, depth))
+        if lex_c is not None and context_vec is not None:
+            ctx = DocScores(*doc_scores(context_vec, lex_c, depth))
+            both = _mix(np.where(np.isfinite(docs.fused), docs.fused, 0.0),
+                        np.where(np.isfinite(ctx.fused), ctx.fused, 0.0), config)
+            hit = np.isfinite(docs.fused) | np.isfinite(ctx.fused)
+            docs = DocScores(np.where(hit, both, -np.inf), docs.dense, docs.lexical, ctx.dense)
+        org_scores, hits = fuse.aggregate(docs.fused, cat.link_doc, cat.link_org, cat.n_orgs, config.top_evidence,
+                                          config.decay)
+        org_scores[~org_ok] = -np.inf
+        if int(np.isfinite(org_scores).sum()) >= query.k or depth >= n_ok:
+            break
+        depth *= 4
+    room = max(config.candidates, query.k) + len(query.verdicts) + len(query.demote)
+    return Ranking(query, docs, org_scores, hits, fuse.top_k(org_scores, room))
+
+
+REFERENCE_QUERIES = [
+    Query(TEXT, 10),
+    Query("cancer immunotherapy", 25, Filters(kinds=["university", "research_institute"])),
+    Query("wearable sensors for heart failure", 10, Filters(countries=["NL", "DE"])),
+    Query("klinische studie van een nieuw vaccin tegen infecties", 10),  # Dutch: the lexical bridge
+    Query("MDR CE marking", 5, Filters(kinds=["sme"], exclude_ids=[1, 2, 3])),
+    Query("a hospital to pilot the device", 10, context="wearable ECG patch for atrial fibrillation at home"),
+    Query("zzzz qqqq", 10),  # no lexical match at all
+    Query("antimicrobial resistance diagnostics", 40, Filters(kinds=["hospital"])),  # a narrow filter deepens
+]
+
+
+@pytest.mark.parametrize("fusion", ["zsum", "rrf", "dense", "bm25"])
+@pytest.mark.parametrize("depth", [1000, 20])
+def test_top_k_retrieval_equals_scoring_every_document(m: Matcher, fusion: str, depth: int) -> None:
+    snap = m.upkeep.current()
+    for config in (RankingConfig(fusion=fusion, depth=depth),
+                   RankingConfig(fusion=fusion, depth=depth, top_evidence=2, decay=0.5, context_mix="both")):
+        for q in REFERENCE_QUERIES:
+            qvec = m.query_vectors([q.text])[0]
+            cvec = m.query_vectors([q.context])[0] if q.context else None
+            got, want = retrieve(snap, q, qvec, config, cvec), _reference_retrieve(snap, q, qvec, config, cvec)
+            for name in ("fused", "dense", "lexical", "context_dense"):
+                a, b = getattr(got.docs, name), getattr(want.docs, name)
+                assert (a is None and b is None) or np.array_equal(a, b), (q.text, name)
+            assert np.array_equal(got.org_scores, want.org_scores) and np.array_equal(got.hits, want.hits)
+            assert got.order.tolist() == want.order.tolist(), q.text
+            assert len(got.order) > 0 or q.text == "zzzz qqqq" or fusion == "bm25"

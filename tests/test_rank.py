@@ -208,3 +208,80 @@ def test_feedback_moves_a_learned_ranking_too(tiny: evaluate.Evaluation, ranker:
     after = suggest_for_challenge(m, cid, 10)
     assert after[0].organisation.id == liked and disliked not in [s.organisation.id for s in after]
     assert after[0].explanation["reasons"] and after[0].components["ranker"] == before[7].components["ranker"]
+
+
+def test_a_deferred_ranker_is_read_later_and_a_broken_one_is_not_used(tiny: evaluate.Evaluation, ranker: Ranker,
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.ranking import rank
+
+    card = {"use_by_default": {"cold": True, "seeded": True}, "training": {"encoder": "some-encoder"}}
+    ranker.save(tmp_path / "good", card)
+    ranker.save(tmp_path / "bad", card)
+    (tmp_path / "bad" / "model.joblib").write_bytes(b"not a model")
+    x = np.random.default_rng(0).normal(size=(5, len(features.FEATURES)))
+    monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "good")
+    good = rank.load_default("auto", "some-encoder", defer=True)
+    assert good is not None and "estimator_" not in vars(good)  # the card is read, the model not yet
+    good.prefetch()
+    assert good.ready() and np.allclose(good.score(x), ranker.score(x))
+    monkeypatch.setattr(rank, "DEFAULT_DIR", tmp_path / "bad")
+    bad = rank.load_default("auto", "some-encoder", defer=True)  # refused only when it is read
+    assert bad is not None and not bad.ready() and not bad.ready()
+    with pytest.raises(NotFittedError):
+        bad.score(x)
+    m = tiny.matcher
+    seeds = [int(i) for i in m.catalogue_.org_ids[:3]]  # type: ignore[union-attr]
+    qvec = m.query_vectors(["clinical trial of a vaccine"])[0]
+    for seed in seeds:  # a seeded question: where the ranker would apply, it is skipped
+        q = Query("clinical trial of a vaccine", k=10, seed=seed)
+        with_bad = m.rank_with_vector(q, qvec, explain=False, pipeline=Pipeline(ranker=bad))
+        without = m.rank_with_vector(Query("clinical trial of a vaccine", k=10, seed=seed), qvec, explain=False,
+                                     pipeline=Pipeline())
+        assert [s.organisation.id for s in with_bad] == [s.organisation.id for s in without]
+
+
+def _full_candidate_matrix(cat, docs, org_scores, cands, ties, seed) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The slow reference: every feature for every organisation, then the candidates' rows (as before issue 15)."""
+    from matcher.domain import KIND_VALUES
+
+    fin = lambda x, floor=features.FLOOR: np.where(np.isfinite(x), x, floor)  # noqa: E731
+    n = cat.n_orgs
+    dense_best, _ = fuse.aggregate(docs.dense, cat.link_doc, cat.link_org, n, 1)
+    dense_sum3, dense_n = fuse.aggregate(docs.dense, cat.link_doc, cat.link_org, n, 3)
+    lex_best, _ = fuse.aggregate(docs.lexical, cat.link_doc, cat.link_org, n, 1)
+    top = np.zeros(len(docs.fused), dtype=bool)
+    finite = np.flatnonzero(np.isfinite(docs.fused))
+    top[finite[np.argsort(-docs.fused[finite], kind="stable")[:features.TOP_DOCS]]] = True
+    hits = np.bincount(cat.link_org[top[cat.link_doc]], minlength=n)
+    rank = np.empty(n)
+    rank[np.argsort(-fin(org_scores, -1e9), kind="stable")] = np.arange(1, n + 1)
+    scores = np.column_stack([fin(org_scores), np.log1p(rank), fin(dense_best),
+                              fin(dense_sum3 / np.maximum(np.minimum(dense_n, 3), 1)),
+                              np.log1p(np.maximum(fin(lex_best, 0.0), 0.0)), np.log1p(hits)])
+    latest = cat.latest
+    years = np.where(latest > 0, (latest.max(initial=0) - latest) / 365.25, 10.0)
+    profile = np.column_stack([np.log1p(cat.activity), years,
+                               *[(cat.kinds == k).astype(np.float64) for k in KIND_VALUES]])
+    if ties is None or seed is None:
+        seeded = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, 10.0), np.zeros(n), np.zeros(n)])
+    else:
+        since = np.where(ties.last_year > 0, ties.last_year.max(initial=0) - ties.last_year, 10.0)
+        seeded = np.column_stack([np.ones(n), np.log1p(ties.shared), since, ties.two_hop.astype(np.float64),
+                                  (cat.countries == cat.countries[seed]).astype(np.float64)])
+    return np.hstack([scores, profile, seeded])[cands]
+
+
+def test_candidate_features_equal_those_computed_for_every_organisation(tiny: evaluate.Evaluation) -> None:
+    m = tiny.matcher
+    snap = m.upkeep.current()
+    rng = np.random.default_rng(0)
+    for i, q in list(enumerate(tiny.queries))[:12]:
+        query = Query(q.text, 10, seed=q.coordinator)
+        r = retrieve(snap, query, tiny.query_vectors[i], RankingConfig())
+        cands, ties, seed = candidates(r, snap, RankingConfig().candidates)
+        unscored = np.flatnonzero(~np.isfinite(r.org_scores))  # as training adds gold partners not retrieved
+        cands = np.union1d(cands, rng.choice(unscored, min(20, len(unscored)), replace=False))
+        got = features.candidate_matrix(snap.catalogue, r.docs, r.org_scores, cands, ties, seed)
+        want = _full_candidate_matrix(snap.catalogue, r.docs, r.org_scores, cands, ties, seed)
+        assert np.array_equal(got, want), q.text

@@ -119,3 +119,22 @@ def test_the_migrations_create_exactly_the_tables_of_schema_py(store: Store) -> 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
+
+
+def test_a_database_at_the_head_revision_is_recognised_without_alembic(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import matcher.storage.store as ms
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ms.MIGRATIONS))
+    assert ms.head_revision() == ScriptDirectory.from_config(cfg).get_current_head()  # our reading = Alembic's
+    assert ms.at_head(store.engine)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert not ms.at_head(store.engine)  # one revision behind: Alembic upgrades it
+    ms.migrate(store.engine)
+    assert ms.at_head(store.engine)

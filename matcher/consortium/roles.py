@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from matcher.domain import Filters, Query, Suggestion
 from matcher.engine import MAX_K
@@ -139,6 +138,8 @@ def assign_roles(roles: Sequence[CallRole], team: Sequence[int], service: Sequen
     members = [i for i in team if i not in set(service)]
     if not roles or not members:
         return [None] * len(roles)
+    from scipy.optimize import linear_sum_assignment  # here: a search never pays for importing it
+
     score = np.array([[r.candidates.get(i, -1.0) for i in members] for r in roles])
     rows, cols = linear_sum_assignment(score, maximize=True)
     out: list[int | None] = [None] * len(roles)

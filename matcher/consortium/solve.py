@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix
 
 from matcher.consortium.pool import Candidate, Pool, Weights
 from matcher.rules import Partner, Rule, counts
@@ -78,6 +76,9 @@ class _Model:
         self.rows.append((coef, lo, hi))
 
     def solve(self, time_limit: float) -> np.ndarray | None:
+        from scipy.optimize import Bounds, LinearConstraint, milp  # here: only a consortium pays for it
+        from scipy.sparse import coo_matrix
+
         if not self.rows:
             self.row({0: 0.0})
         r, c, v = zip(*[(k, j, a) for k, (coef, _lo, _hi) in enumerate(self.rows) for j, a in coef.items()]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,17 @@ log = logging.getLogger(__name__)
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "ranker"
 
 
-def load_default(setting: str, encoder_id: str) -> Ranker | None:
+def load_default(setting: str, encoder_id: str, defer: bool = False) -> Ranker | None:
     """The ranker a setting asks for: ``off``; ``auto`` (the shipped one, when its card says it
     beat the unlearned fusion on a task and it was trained with this encoder; it is then used for
-    the tasks where it won); or a folder path (used for every task)."""
+    the tasks where it won); or a folder path (used for every task).
+
+    With ``defer`` (the service), the shipped model itself is read later, in a background thread: its
+    card is checked now, but importing scikit-learn and SciPy to unpickle it (about a second) does not
+    hold up the start. The read starts at :meth:`Ranker.prefetch` (the service calls it once it is
+    ready) or at the first query that needs the model, which waits for it; if it cannot be read, the
+    service ranks without it, as when it is refused at start (:meth:`Ranker.ready`). A folder
+    named by the setting is always read at once, so a broken one stops the start."""
     if setting == "off":
         return None
     folder = DEFAULT_DIR if setting == "auto" else Path(setting)
@@ -38,7 +47,7 @@ def load_default(setting: str, encoder_id: str) -> Ranker | None:
     if setting != "auto":
         return Ranker.load(folder)[0]
     try:
-        ranker, card = Ranker.load(folder)
+        ranker, card = Ranker.load(folder, defer=defer)
     except IndexMismatch as exc:  # a stale or unreadable shipped model must not stop the service
         log.warning("not using the shipped ranker: %s", exc)
         return None
@@ -93,7 +102,7 @@ class Ranker:
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """Relevance scores (higher is better) for feature rows ``x``; shape (n,)."""
-        if not hasattr(self, "estimator_"):
+        if not self.ready():
             raise NotFittedError("the ranker is not fitted: call fit() or Ranker.load()")
         if len(x) == 0:
             return np.zeros(0)
@@ -129,11 +138,32 @@ class Ranker:
                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), **card}
             (tmp / "card.json").write_text(json.dumps(full, indent=2))
 
-    @classmethod
-    def load(cls, folder: Path) -> tuple[Ranker, dict[str, Any]]:
-        """Load a saved ranker; :class:`IndexMismatch` when its card's features differ from the code's."""
-        import joblib
+    def prefetch(self) -> None:
+        """Start reading a deferred model (``load(defer=True)``) in the background, if not started."""
+        pending: _Deferred | None = self.__dict__.get("_pending")
+        if pending is not None:
+            pending.start()
 
+    def ready(self) -> bool:
+        """Whether the model can score: fitted or loaded, after waiting for a deferred load
+        (``load(defer=True)``) to finish. False when that load failed (logged once)."""
+        pending: _Deferred | None = self.__dict__.get("_pending")
+        if pending is not None and not hasattr(self, "estimator_"):
+            try:
+                self.estimator_ = pending.start().result()
+            except IndexMismatch as exc:
+                if not self.__dict__.get("_warned"):
+                    self._warned = True
+                    log.warning("not using the ranker: %s", exc)
+                return False
+        return hasattr(self, "estimator_")
+
+    @classmethod
+    def load(cls, folder: Path, defer: bool = False) -> tuple[Ranker, dict[str, Any]]:
+        """Load a saved ranker; :class:`IndexMismatch` when its card's features differ from the code's.
+
+        With ``defer``, the card is checked now and the model file is read later in a background thread
+        (:meth:`prefetch`); :meth:`ready` waits for it (and is False if it cannot be read)."""
         folder = Path(folder)
         try:
             card = json.loads((folder / "card.json").read_text())
@@ -146,11 +176,43 @@ class Ranker:
             raise IndexMismatch(f"the ranker in {folder} was trained on other features; retrain it "
                                 "with `matcher train-ranker`")
         ranker = cls(model=card.get("model", "gbt"), **card.get("hyper_parameters", {}))
-        try:
-            ranker.estimator_ = joblib.load(folder / "model.joblib")
-        except Exception as exc:  # missing, truncated, or pickled by an incompatible scikit-learn
-            raise IndexMismatch(f"the ranker in {folder} cannot be loaded ({exc}); retrain it with "
-                                "`matcher train-ranker`") from exc
+        if defer:
+            ranker._pending = _Deferred(_read_estimator, folder)
+        else:
+            ranker.estimator_ = _read_estimator(folder)
         ranker.features_ = list(card["features"])
         ranker.card_ = card
         return ranker, card
+
+
+def _read_estimator(folder: Path) -> Any:
+    import joblib  # with scikit-learn and SciPy under it: about a second, so only when a model is read
+
+    try:
+        return joblib.load(folder / "model.joblib")
+    except Exception as exc:  # missing, truncated, or pickled by an incompatible scikit-learn
+        raise IndexMismatch(f"the ranker in {folder} cannot be loaded ({exc}); retrain it with "
+                            "`matcher train-ranker`") from exc
+
+
+class _Deferred:
+    """``fn(*args)`` run once, in a daemon thread started by the first :meth:`start`."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self._fn, self._args = fn, args
+        self._future: Future[Any] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Future[Any]:
+        """The future of the result (or exception), the thread started if it was not yet."""
+        with self._lock:
+            if self._future is None:
+                self._future = Future()
+                threading.Thread(target=self._run, args=(self._future,), name="ranker-load", daemon=True).start()
+            return self._future
+
+    def _run(self, out: Future[Any]) -> None:
+        try:
+            out.set_result(self._fn(*self._args))
+        except BaseException as exc:  # handed to whoever waits for the result
+            out.set_exception(exc)

@@ -19,8 +19,9 @@ from matcher.retrieval.snapshot import Snapshot
 
 
 def applies(ranker: Ranker, r: Ranking) -> bool:
-    """Whether ``ranker`` is used for this kind of question (seeded: an organisation asks; else cold)."""
-    return ("seeded" if r.query.seed is not None else "cold") in ranker.tasks_
+    """Whether ``ranker`` is used for this kind of question (seeded: an organisation asks; else cold)
+    and can score (a model still being read in the background is waited for)."""
+    return ("seeded" if r.query.seed is not None else "cold") in ranker.tasks_ and ranker.ready()
 
 
 def rerank(r: Ranking, snap: Snapshot, ranker: Ranker, n_candidates: int) -> Ranking:

@@ -53,22 +53,40 @@ def aggregate(doc_scores: np.ndarray, link_doc: np.ndarray, link_org: np.ndarray
         (scores, counts): (n_orgs,) aggregated score (``-inf`` for none retrieved) and the
         number of each organisation's evidence pieces that were retrieved.
     """
-    s = doc_scores[link_doc]
+    orgs, sums, counts = aggregate_links(doc_scores[link_doc], link_org, top, decay)
+    out = np.full(n_orgs, -np.inf)
+    out[orgs] = sums
+    full_counts = np.zeros(n_orgs, dtype=np.int64)
+    full_counts[orgs] = counts
+    return out, full_counts
+
+
+def aggregate_links(s: np.ndarray, link_org: np.ndarray, top: int = 3, decay: float = 1.0
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`aggregate` for the organisations present only: its cost follows the links given, not the
+    catalogue. ``s`` is the score of each link's document (``-inf``: not retrieved).
+
+    Returns:
+        (orgs, sums, counts): the organisations with a retrieved piece (ascending), their aggregated
+        score and their number of retrieved pieces.
+
+    >>> [a.tolist() for a in aggregate_links(np.array([0.5, 0.25, -np.inf, 1.0]), np.array([7, 7, 2, 2]), 1)]
+    [[2, 7], [1.0, 0.5], [1, 2]]
+    """
     keep = np.isfinite(s)
     s, orgs = s[keep], link_org[keep]
-    counts = np.bincount(orgs, minlength=n_orgs)
-    out = np.full(n_orgs, -np.inf)
     if s.size == 0:
-        return out, counts
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
     order = np.lexsort((-s, orgs))  # by organisation, best score first
     s, orgs = s[order], orgs[order]
     starts = np.r_[0, np.flatnonzero(np.diff(orgs)) + 1]
-    pos = np.arange(len(orgs)) - np.repeat(starts, np.diff(np.r_[starts, len(orgs)]))
+    counts = np.diff(np.r_[starts, len(orgs)])
+    pos = np.arange(len(orgs)) - np.repeat(starts, counts)
     sel = pos < top
-    sums = np.bincount(orgs[sel], weights=s[sel] * decay ** pos[sel], minlength=n_orgs)
-    present = counts > 0
-    out[present] = sums[present]
-    return out, counts
+    group = np.repeat(np.arange(len(starts)), counts)  # each piece's organisation, numbered 0..m-1
+    # bincount adds each organisation's pieces in this order (best first), as over the full catalogue
+    sums = np.bincount(group[sel], weights=s[sel] * decay ** pos[sel], minlength=len(starts))
+    return orgs[starts], sums, counts
 
 
 def apply_verdicts(order: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:

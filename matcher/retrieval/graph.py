@@ -9,6 +9,7 @@ sparse product, not a Python loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -46,6 +47,23 @@ class CollaborationGraph:
                               shape=(len(org_ids), len(uniq)))
         m.data[:] = 1.0  # an organisation listed twice in a project counts once
         return cls(m, year)
+
+    def save(self, folder: Path) -> None:
+        """Write the matrix and the years to ``folder/graph.npz``."""
+        np.savez(folder / "graph.npz", data=self.m.data, indices=self.m.indices, indptr=self.m.indptr,
+                 shape=np.asarray(self.m.shape), project_year=self.project_year)
+
+    @classmethod
+    def load(cls, folder: Path, n_orgs: int) -> CollaborationGraph | None:
+        """The graph saved in ``folder``, or None when there is none, it is unreadable or it has
+        another number of organisations (then it is rebuilt from the store)."""
+        try:
+            with np.load(folder / "graph.npz", allow_pickle=False) as z:
+                m = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"].tolist()))
+                years = z["project_year"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(m, years) if m.shape[0] == n_orgs else None
 
     @property
     def n_orgs(self) -> int:

@@ -159,7 +159,7 @@ class VectorIndex:
         return np.where(np.isfinite(part), part, np.finfo(np.float32).min).astype(np.float32), out_ids
 
     def _params(self, k: int, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
-        sel = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        sel = None if allowed is None else _selector(np.asarray(allowed, dtype=np.int64))
         if self.kind == "ivf":
             # a filter keeping a fraction f of the vectors scans 1/f times more lists, so that as many
             # allowed vectors are seen as unfiltered (a very narrow filter becomes an exact scan)
@@ -211,6 +211,21 @@ class VectorIndex:
         if index.kind == "hnsw":
             faiss.downcast_index(index._index.index).hnsw.efSearch = index.ef_search
         return index, manifest
+
+
+def _selector(allowed: np.ndarray) -> faiss.IDSelector:
+    """A faiss selector of the ids ``allowed``: a bitmap over the id range when that is small (a
+    filter keeping a million ids builds it in milliseconds, where a hash set took a tenth of a
+    second), else a batch (hash set). Both select the same ids."""
+    top = int(allowed.max(initial=-1)) + 1
+    if len(allowed) < 4096 or allowed.min(initial=0) < 0 or top > 64 * len(allowed):
+        return faiss.IDSelectorBatch(allowed)
+    bits = np.zeros(top, dtype=bool)
+    bits[allowed] = True
+    packed = np.packbits(bits, bitorder="little")  # bit i of byte i // 8 is id i
+    sel = faiss.IDSelectorBitmap(top, faiss.swig_ptr(packed))
+    sel.referenced_bits = packed  # the selector reads this buffer: keep it alive with it
+    return sel
 
 
 def _owned_downcast(index: faiss.Index) -> faiss.Index:

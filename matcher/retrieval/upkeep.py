@@ -73,8 +73,11 @@ class IndexUpkeep:
                 vectors, lexical, dirty = self._caught_up(old, changes)
             if lexical is None or _texts_changed(changes):
                 lexical, dirty = self._fit_lexical(), True
-            catalogue = Catalogue.from_store(self.store, lexical.ids_)
-            graph = CollaborationGraph.from_store(self.store, catalogue.org_ids)
+            saved = self._saved_tables(lexical) if old is None and not dirty else None
+            if saved is None:  # built from the store; a saved folder lacking them gets them now
+                saved = self._store_tables(lexical)
+                dirty = dirty or old is None
+            catalogue, graph = saved
             self.snapshot_ = Snapshot(current, vectors, lexical, catalogue, graph)
             if self.index_dir is not None and dirty:
                 self._save(self.snapshot_)
@@ -137,6 +140,19 @@ class IndexUpkeep:
         ids, vecs = self.store.text_vectors(self.encoder.model_id, [i for i, op in final.items() if op != "delete"])
         vectors.add(ids, vecs.reshape(-1, self.encoder.dim))
 
+    def _saved_tables(self, lexical: LexicalIndex) -> tuple[Catalogue, CollaborationGraph] | None:
+        """The catalogue and graph saved with an index folder that is at the store's change number:
+        the same organisations and links as the store holds, without reading them row by row."""
+        if self.index_dir is None:
+            return None
+        catalogue = Catalogue.load(self.index_dir, lexical.ids_)
+        graph = CollaborationGraph.load(self.index_dir, catalogue.n_orgs) if catalogue is not None else None
+        return (catalogue, graph) if catalogue is not None and graph is not None else None
+
+    def _store_tables(self, lexical: LexicalIndex) -> tuple[Catalogue, CollaborationGraph]:
+        catalogue = Catalogue.from_store(self.store, lexical.ids_)
+        return catalogue, CollaborationGraph.from_store(self.store, catalogue.org_ids)
+
     def _fit_lexical(self) -> LexicalIndex:
         texts = self.store.texts()
         ids = np.asarray(sorted(texts), dtype=np.int64)
@@ -146,11 +162,19 @@ class IndexUpkeep:
         assert self.index_dir is not None
         try:
             snap.vectors.save(self.index_dir, {**self.expected_manifest(), "change_no": snap.change_no},
-                              extra=lambda tmp: snap.lexical.save(tmp / "lexical"))
+                              extra=lambda tmp: self._save_derived(snap, tmp))
         except OSError as exc:
             # Several workers share the folder and may swap it in at the same moment; the loser's copy
             # is simply not saved. The saved index is a cache: the next start catches up or rebuilds.
             log.warning("vector index not saved: %s", exc)
+
+
+    @staticmethod
+    def _save_derived(snap: Snapshot, tmp: Path) -> None:
+        """What is saved beside the vectors, at the same change number: lexical index, catalogue, graph."""
+        snap.lexical.save(tmp / "lexical")
+        snap.catalogue.save(tmp)
+        snap.graph.save(tmp)
 
 
 def _texts_changed(changes: Sequence[Change]) -> bool:

@@ -170,3 +170,29 @@ def test_defects_found_by_schemathesis_stay_fixed(world: World) -> None:
     search = schema["paths"]["/v1/search"]["post"]["responses"]
     assert {"400", "401", "403", "413", "422"} <= set(search)
     assert "ValidationErrorOut" in search["422"]["content"]["application/json"]["schema"]["$ref"]
+
+
+def test_concurrent_requests_on_one_worker_answer_as_sequential_ones_do(world: World) -> None:
+    """Queries run in parallel threads of one process, on one snapshot: the same answers as one at a time
+    (free text in English and Dutch, a challenge's suggestions, partners through the learned ranker)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    h = world.h("staff")
+    asks: list[tuple[str, str, dict[str, object] | None]] = [
+        ("POST", "/v1/search", {"text": t, "k": 8}) for t in (
+            "wearable ECG remote cardiology monitoring", "cancer immunotherapy trial", "antimicrobial resistance",
+            "thuismonitoring van hartfalen met wearables", "medical imaging with deep learning")]
+    asks += [("GET", f"/v1/challenges/{world.challenges['public']}/suggestions?k=8", None),
+             ("GET", f"/v1/organisations/{world.org_b}/partners?k=8", None),
+             ("GET", f"/v1/organisations/{world.org_a}/partners?k=8", None)]
+
+    def answer(ask: tuple[str, str, dict[str, object] | None]) -> list[tuple[int, float]]:
+        method, url, body = ask
+        r = world.client.request(method, url, json=body, headers=h)
+        assert r.status_code == 200, r.text
+        return [(s["organisation"]["id"], round(s["score"], 9)) for s in r.json()["data"]]
+
+    alone = [answer(a) for a in asks * 2]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(answer, asks * 2))
+    assert together == alone and all(alone)

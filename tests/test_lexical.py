@@ -1,0 +1,54 @@
+"""BM25 on real CORDIS texts: the posting-list path (matches, top) against bm25s scoring every text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.ingest.cordis import CordisData
+from matcher.retrieval import fuse
+from matcher.retrieval.lexical import LexicalIndex
+from matcher.text import project_text
+
+QUERIES = [
+    "clinical trial of a new vaccine against infections",
+    "MDR CE marking for a microfluidic point-of-care device",
+    "cancer cancer immunotherapy",  # a repeated term counts twice, as in bm25s
+    "klinische studie van een nieuw vaccin tegen infecties",  # Dutch: over the lexical bridge
+    "hartfalen thuismonitoring with wearable sensors",  # mixed
+    "zzzz qqqq",  # no known term
+    "patients",  # a term in very many texts: ties straddle the cut
+]
+
+
+@pytest.fixture(scope="module")
+def index(health: CordisData) -> LexicalIndex:
+    texts = [project_text(p["title"], p["objective"]) for _pid, p in sorted(health.projects.items())]
+    assert len(texts) > 300
+    return LexicalIndex().fit(np.arange(10, 10 + len(texts)), texts)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_posting_lists_give_bm25s_scores_exactly(index: LexicalIndex, query: str) -> None:
+    every = index.scores(query)  # bm25s: a score for every text
+    pos, score = index.matches(query)
+    assert np.array_equal(pos, np.flatnonzero(every > 0)) and np.array_equal(score, every[pos])
+    allowed = np.random.default_rng(0).random(len(index)) < 0.3
+    pos, score = index.matches(query, allowed)
+    assert np.array_equal(pos, np.flatnonzero((every > 0) & allowed)) and np.array_equal(score, every[pos])
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("k", [1, 10, 100, 100_000])
+def test_top_k_equals_the_top_of_every_score(index: LexicalIndex, query: str, k: int) -> None:
+    every = index.scores(query)
+    reference = fuse.top_k(np.where(every > 0, every, -np.inf), k)  # scoring every text, then the cut
+    pos, score = index.top(query, k)
+    assert pos.tolist() == reference.tolist() and np.array_equal(score, every[reference])
+    if query != "zzzz qqqq":
+        assert len(pos) == min(k, int((every > 0).sum())) > 0
+
+
+def test_an_empty_index_matches_nothing() -> None:
+    pos, score = LexicalIndex().matches("vaccine")
+    assert len(pos) == len(score) == 0
