@@ -366,9 +366,13 @@ def train_ranker_cmd(
                                                                "(default: models/ranker).")] = None,
         feedback: Annotated[bool, typer.Option("--feedback/--no-feedback", help="Add the verdicts users gave "
                                                "in the service's database as weighted examples.")] = True,
+        earlier_splits: Annotated[str | None, typer.Option(help="Comma-separated earlier split dates: a ranker "
+                                                               "is trained the same way before each and judged "
+                                                               "after it, and the ranker is used for a task only "
+                                                               "if it wins on the mean over all the splits.")] = None,
         as_json: JsonOpt = False) -> None:
     """Train the learned ranker on real consortia and judge it against the unlearned fusion."""
-    from matcher.evaluation.train import train_and_judge
+    from matcher.evaluation.train import judge_over_splits, shifted, train_and_judge
     from matcher.ingest.cordis import CordisData
     from matcher.ranking.rank import DEFAULT_DIR
     from matcher.retrieval.embed import load_encoder
@@ -376,13 +380,24 @@ def train_ranker_cmd(
     from matcher.storage.keys import feedback_for_training
     from matcher.storage.store import Store
 
+    periods = [s.strip() for s in train_from.split(",") if s.strip()]
+    others = [d.strip() for d in (earlier_splits or "").split(",") if d.strip()]
+    for d in [split_date, *periods, *others]:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
+            raise InvalidInput(f"{d!r} is not a date YYYY-MM-DD")
+    if [d for d in others if d >= split_date]:
+        raise InvalidInput("--earlier-splits: every date must be before --split-date")
     settings = get_settings()
     cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
     verdicts = feedback_for_training(open_store(settings)) if feedback else []
+    data, encoder = CordisData.read(catalogue), load_encoder(settings.model)
     with progress_bar() as start:
-        ranker, card = train_and_judge(CordisData.read(catalogue), split_date,
-                                       [s.strip() for s in train_from.split(",") if s.strip()],
-                                       load_encoder(settings.model), cache, model, progress=start, feedback=verdicts)
+        earlier = [train_and_judge(data, d, shifted(periods, split_date, d), encoder, cache, model,
+                                   progress=start, feedback=verdicts)[1] for d in sorted(others)]
+        ranker, card = train_and_judge(data, split_date, periods, encoder, cache, model, progress=start,
+                                       feedback=verdicts)
+    if earlier:
+        card = judge_over_splits(card, earlier)
     card["training"]["source"] = str(catalogue)
     folder = out_dir or DEFAULT_DIR
     ranker.save(folder, card)

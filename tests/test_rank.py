@@ -285,3 +285,22 @@ def test_candidate_features_equal_those_computed_for_every_organisation(tiny: ev
         got = features.candidate_matrix(snap.catalogue, r.docs, r.org_scores, cands, ties, seed)
         want = _full_candidate_matrix(snap.catalogue, r.docs, r.org_scores, cands, ties, seed)
         assert np.array_equal(got, want), q.text
+
+
+def test_the_ranker_is_used_only_where_it_wins_on_the_mean_over_the_splits() -> None:
+    from matcher.evaluation.train import judge_over_splits
+
+    def card(date: str, fusion: tuple[float, float], ranker: tuple[float, float]) -> dict:
+        figs = {"fusion": {"recall@50": fusion[0], "ndcg@10": fusion[1]},
+                "matcher": {"recall@50": ranker[0], "ndcg@10": ranker[1]}}
+        won = ranker[0] >= fusion[0] and ranker[1] >= fusion[1]
+        return {"evaluation": {"split_date": date, "queries": 100, "figures": {"seeded": figs, "cold": figs},
+                               "rule": "r"}, "use_by_default": {"seeded": won, "cold": won}}
+
+    last = card("2024-04-01", (0.27, 0.11), (0.28, 0.12))  # wins on its own split
+    judged = judge_over_splits(last, [card("2023-10-01", (0.25, 0.11), (0.26, 0.09))])  # loses nDCG@10 here
+    assert last["use_by_default"]["seeded"] and not judged["use_by_default"]["seeded"]  # mean nDCG@10 0.105 < 0.11
+    assert [s["split_date"] for s in judged["evaluation"]["splits"]] == ["2023-10-01", "2024-04-01"]
+    assert judged["evaluation"]["rule"].endswith("on the mean over the splits")
+    both = judge_over_splits(last, [card("2023-10-01", (0.25, 0.11), (0.26, 0.115))])
+    assert both["use_by_default"]["seeded"]

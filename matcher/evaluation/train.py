@@ -161,3 +161,40 @@ def train_and_judge(catalogue: CordisData, split_date: str, train_from: Sequence
                                                        "better on their sum"},
             "use_by_default": wins}
     return ranker, card
+
+
+def shifted(train_from: Sequence[str], split_date: str, other: str) -> list[str]:
+    """``train_from`` moved by whole months as ``other`` is from ``split_date`` (same period lengths).
+
+    >>> shifted(["2022-10-01", "2023-04-01"], "2024-04-01", "2023-10-01")
+    ['2022-04-01', '2022-10-01']
+    """
+    def months(d: str) -> int:
+        return int(d[:4]) * 12 + int(d[5:7]) - 1
+    delta = months(other) - months(split_date)
+    out = []
+    for start in train_from:
+        m = months(start) + delta
+        out.append(f"{m // 12:04d}-{m % 12 + 1:02d}{start[7:]}")
+    return out
+
+
+def judge_over_splits(card: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``card`` (the shipped ranker's, judged at its split) with the judgements of rankers trained the
+    same way before ``earlier`` split dates: ``evaluation.splits`` lists every split's figures, and
+    ``use_by_default`` is decided by the same rule on the mean over all of them (a setting chosen on
+    one split is not a gain)."""
+    runs = [*earlier, card]
+    splits = [{"split_date": c["evaluation"]["split_date"], "queries": c["evaluation"]["queries"],
+               "figures": c["evaluation"]["figures"], "use_by_default": c["use_by_default"]} for c in runs]
+    wins = {}
+    for task in card["evaluation"]["figures"]:
+        mean = {m: {k: sum(sp["figures"][task][m][k] for sp in splits) / len(splits) for k in ("recall@50", "ndcg@10")}
+                for m in ("fusion", "matcher")}
+        f, r = mean["fusion"], mean["matcher"]
+        wins[task] = bool(r["recall@50"] >= f["recall@50"] and r["ndcg@10"] >= f["ndcg@10"]
+                          and r["recall@50"] + r["ndcg@10"] > f["recall@50"] + f["ndcg@10"])
+    out = {**card, "use_by_default": wins}
+    out["evaluation"] = {**card["evaluation"], "splits": splits,
+                         "rule": card["evaluation"]["rule"] + ", on the mean over the splits"}
+    return out
