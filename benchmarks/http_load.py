@@ -6,7 +6,8 @@ texts, its helpers) and adds what it does not measure: ``matcher serve --workers
 and ``--max-seconds``. The reference, in the same run: the same requests to ``GET /health``
 (the HTTP stack without matching). Nothing leaves 127.0.0.1.
 
-With ``--texts long`` every request is a distinct 1,000-character text (real CORDIS health project
+With ``--texts titles`` every request is a distinct real project title (under 200 characters, none
+repeated). With ``--texts long`` every request is a distinct 1,000-character text (real CORDIS health project
 titles and objectives, cut at 1,000 characters, none repeated, so no cache helps), and a second
 reference is measured in the same run after the server stopped: a bare sentence-transformers MiniLM
 loop (torch, one text per call, every core) over the first ``--bare`` of the same texts. Its rate
@@ -71,6 +72,14 @@ def long_texts() -> list[str]:
     return list(dict.fromkeys(t for t in texts if len(t) == 1000))
 
 
+def titles() -> list[str]:
+    """Distinct real short texts: health project titles under 200 characters, in project id order."""
+    from matcher.ingest.cordis import CordisData
+
+    projects = sorted(CordisData.read(SHARED / "cordis_health").projects.values(), key=lambda p: p["project_id"])
+    return list(dict.fromkeys(p["title"] for p in projects if 0 < len(p["title"]) < 200))
+
+
 def bare_sentence_transformers(texts: list[str]) -> float:
     """Texts per second of a bare sentence-transformers MiniLM loop, one text per call."""
     from matcher.retrieval.embed import MiniLMTorchEncoder
@@ -90,8 +99,8 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, server, timeout=300)
-        if args.texts == "long":
-            pool = long_texts()
+        if args.texts in ("long", "titles"):
+            pool = long_texts() if args.texts == "long" else titles()
             warm, texts = pool[:args.warmup], pool[args.warmup:args.warmup + args.requests]
         else:
             warm = texts = queries()
@@ -121,8 +130,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--model", default="minilm+use-m3")
-    parser.add_argument("--texts", choices=["demo", "long"], default="demo",
-                        help="demo: challenges and short needs (repeated); long: distinct 1,000-character texts")
+    parser.add_argument("--texts", choices=["demo", "titles", "long"], default="demo",
+                        help="demo: challenges and short needs (repeated); titles: distinct project titles; "
+                             "long: distinct 1,000-character texts")
     parser.add_argument("--bare", type=int, default=60, help="texts of the bare sentence-transformers reference")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
