@@ -20,13 +20,8 @@ from matcher.retrieval.snapshot import Snapshot
 
 def boost(r: Ranking, snap: Snapshot, weight: float) -> Ranking:
     """``r`` re-scored with the activity prior; unchanged at weight 0 or with nothing retrieved."""
-    ok = np.isfinite(r.org_scores)
-    if weight <= 0 or not ok.any():
+    if weight <= 0 or not np.isfinite(r.org_scores).any():
         return r
-    s = r.org_scores[ok]
-    lo, hi = float(s.min()), float(s.max())
     size = np.log1p(snap.catalogue.activity.astype(np.float64))
-    size = size / max(float(size.max()), 1e-9)
-    scores = np.full(len(r.org_scores), -np.inf)
-    scores[ok] = ((s - lo) / (hi - lo) if hi > lo else np.ones_like(s)) + weight * size[ok]
+    scores = fuse.unit_scaled(r.org_scores) + weight * size / max(float(size.max()), 1e-9)
     return replace(r, org_scores=scores, order=fuse.top_k(scores, len(r.order)))

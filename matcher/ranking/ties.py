@@ -45,8 +45,5 @@ def boost(r: Ranking, snap: Snapshot, weight: float, within: int = 0) -> Ranking
         shared = np.where(near, shared, 0.0)
     if not (shared[ok] > 0).any():
         return r
-    s = r.org_scores[ok]
-    lo, hi = float(s.min()), float(s.max())
-    scores = np.full(len(r.org_scores), -np.inf)
-    scores[ok] = ((s - lo) / (hi - lo) if hi > lo else np.ones_like(s)) * (1.0 + weight * np.log1p(shared[ok]))
+    scores = fuse.unit_scaled(r.org_scores) * (1.0 + weight * np.log1p(shared))
     return replace(r, org_scores=scores, order=fuse.top_k(scores, len(r.order)), shared=shared)

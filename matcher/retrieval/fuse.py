@@ -152,6 +152,21 @@ def _standardised_or_worst(scores: np.ndarray) -> np.ndarray:
     return np.where(returned, z, z[returned].min(initial=0.0))
 
 
+def unit_scaled(scores: np.ndarray) -> np.ndarray:
+    """Finite scores scaled to [0, 1] (min to 0, max to 1; all 1 when they are equal); ``-inf`` stays.
+
+    >>> unit_scaled(np.array([2.0, -np.inf, 4.0, 3.0])).tolist()
+    [0.0, -inf, 1.0, 0.5]
+    """
+    ok = np.isfinite(scores)
+    out = np.full(len(scores), -np.inf)
+    if ok.any():
+        s = scores[ok]
+        lo, hi = float(s.min()), float(s.max())
+        out[ok] = (s - lo) / (hi - lo) if hi > lo else 1.0
+    return out
+
+
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest finite scores, best first, ties by index (so a shorter list is
     always a prefix of a longer one, whatever ties straddle the cut).
