@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -177,6 +178,48 @@ def test_import_is_idempotent(store: Store, small_cordis: CordisData) -> None:
     assert (second.organisations_new, second.organisations_updated, second.memberships_new,
             second.evidence_new) == (0, 0, 0, 0)
     assert store.change_no() == n
+
+
+def _stored_rows(store: Store) -> list[list[tuple[object, ...]]]:
+    from sqlalchemy import select
+
+    from matcher.storage import schema as t
+
+    with store.engine.connect() as conn:
+        return [[tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+                for table in (t.organisations, t.projects, t.memberships, t.texts, t.evidence)]
+
+
+def test_an_import_in_small_batches_stores_the_same_rows_in_the_same_order(small_cordis: CordisData,
+                                                                             tmp_path: Path) -> None:
+    whole, batched = Store(f"sqlite:///{tmp_path / 'whole.db'}"), Store(f"sqlite:///{tmp_path / 'batched.db'}")
+    a = import_cordis(whole, small_cordis)
+    b = import_cordis(batched, small_cordis, batch=7)  # projects and participations split across many batches
+    assert a == b and a.evidence_new > 100
+    got, want = _stored_rows(batched), _stored_rows(whole)
+    assert [len(x) for x in got] == [len(x) for x in want]
+    def without_times(tables: list[list[tuple[object, ...]]]) -> list[list[tuple[object, ...]]]:
+        return [[tuple(v for v in row if not isinstance(v, dt.datetime)) for row in rows] for rows in tables]
+
+    assert without_times(got) == without_times(want)
+
+
+def test_a_failed_batch_keeps_the_earlier_ones_and_importing_again_completes(small_cordis: CordisData,
+                                                                           tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    broken = CordisData(small_cordis.projects, [dict(r) for r in small_cordis.participants])
+    broken.participants[40]["role"] = None  # type: ignore[assignment]  # violates NOT NULL in the third batch
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        import_cordis(store, broken, batch=20)
+    partial = len(_stored_rows(store)[2])
+    assert 0 < partial < len(small_cordis.participants)
+    again = import_cordis(store, small_cordis, batch=20)
+    reference = Store(f"sqlite:///{tmp_path / 'ref.db'}")
+    import_cordis(reference, small_cordis)
+    assert again.memberships_new == len(_stored_rows(reference)[2]) - partial
+    assert len(_stored_rows(store)[4]) == len(_stored_rows(reference)[4])
 
 
 def test_query_vectors_are_cached_and_equal_to_the_encoders(small_matcher: Matcher) -> None:

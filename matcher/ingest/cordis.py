@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from matcher.domain import Organisation, Project
 from matcher.errors import InvalidInput, NotFound
 from matcher.storage.store import Store
@@ -119,43 +121,68 @@ def organisations_from(rows: Iterable[dict[str, str]], projects: dict[str, dict[
     return out
 
 
-def import_cordis(store: Store, data: CordisData, tick: Tick | None = None) -> ImportSummary:
-    """Import projects, organisations, memberships and project evidence in one transaction."""
+ROWS_PER_TRANSACTION = 20_000
+
+
+def import_cordis(store: Store, data: CordisData, tick: Tick | None = None,
+                  batch: int = ROWS_PER_TRANSACTION) -> ImportSummary:
+    """Import organisations, projects, then memberships and project evidence, up to ``batch`` rows
+    per transaction (a folder of fewer projects and participations is one transaction).
+
+    Batches bound the memory of a large import (the evidence of one batch at a time). A failed
+    import keeps the batches committed before it; importing the folder again completes it, as an
+    import adds only what is missing. Rows are stored in the files' order whatever the batch size.
+    """
     summary = ImportSummary()
     orgs = organisations_from(data.participants, data.projects)
     with store.transaction() as conn:
-        existing = store.organisations_by_external_id(conn, [o.external_id or "" for o in orgs.values()])
-        changed = []
-        for org in orgs.values():
-            old = existing.get(org.external_id or "")
-            if old is None:
-                changed.append(org)
-                summary.organisations_new += 1
-            elif _cordis_fields(old) != _cordis_fields(org):
-                org.id = old.id
-                for keep in ("description", "offers", "seeks", "capabilities", "contact", "notes", "visibility"):
-                    setattr(org, keep, getattr(old, keep))  # a cluster's own profile text is never overwritten
-                changed.append(org)
-                summary.organisations_updated += 1
-        store.upsert_organisations(changed, conn)
-        org_ids = {**{k: v.id for k, v in existing.items()}, **{o.external_id: o.id for o in changed}}
-        project_rows = list(data.projects.values())
-        pids = store.upsert_projects(conn, [_project(p) for p in project_rows])
-        pid_of = {p["project_id"]: i for p, i in zip(project_rows, pids)}
-        summary.projects = len(pids)
+        org_ids = _import_organisations(store, conn, list(orgs.values()), summary)
+    project_rows = list(data.projects.values())
+    pid_of: dict[str, int] = {}
+    for lo in range(0, len(project_rows), batch):
+        rows = project_rows[lo:lo + batch]
+        with store.transaction() as conn:
+            ids = store.upsert_projects(conn, [_project(p) for p in rows])
+        pid_of.update((p["project_id"], i) for p, i in zip(rows, ids))
+    summary.projects = len(project_rows)
+    for lo in range(0, len(data.participants), batch):
+        rows = data.participants[lo:lo + batch]
+        texts: dict[str, str] = {}  # one string per project, shared by its members
         members, evidence = [], []
-        for r in data.participants:
+        for r in rows:
             oid, pid = org_ids.get(f"pic:{r['organisation_id']}"), pid_of.get(r["project_id"])
             if oid is None or pid is None:
                 continue
             p = data.projects[r["project_id"]]
+            text = texts.setdefault(r["project_id"], project_text(p["title"], p["objective"]))
             members.append((pid, oid, r["role"]))
-            evidence.append((oid, pid, _title(p), project_text(p["title"], p["objective"]), _date(p["start_date"])))
-        summary.memberships_new = store.add_memberships(conn, _unique(members))
-        summary.evidence_new = store.add_project_evidence(conn, _unique(evidence))
+            evidence.append((oid, pid, _title(p), text, _date(p["start_date"])))
+        with store.transaction() as conn:
+            summary.memberships_new += store.add_memberships(conn, _unique(members))
+            summary.evidence_new += store.add_project_evidence(conn, _unique(evidence))
         if tick:
-            tick(len(data.participants))
+            tick(len(rows))
     return summary
+
+
+def _import_organisations(store: Store, conn: Connection, orgs: list[Organisation], summary: ImportSummary
+                          ) -> dict[str | None, int | None]:
+    """Insert new organisations, update changed ones; returns ids by external id."""
+    existing = store.organisations_by_external_id(conn, [o.external_id or "" for o in orgs])
+    changed = []
+    for org in orgs:
+        old = existing.get(org.external_id or "")
+        if old is None:
+            changed.append(org)
+            summary.organisations_new += 1
+        elif _cordis_fields(old) != _cordis_fields(org):
+            org.id = old.id
+            for keep in ("description", "offers", "seeks", "capabilities", "contact", "notes", "visibility"):
+                setattr(org, keep, getattr(old, keep))  # a cluster's own profile text is never overwritten
+            changed.append(org)
+            summary.organisations_updated += 1
+    store.upsert_organisations(changed, conn)
+    return {**{k: v.id for k, v in existing.items()}, **{o.external_id: o.id for o in changed}}
 
 
 def _cordis_fields(o: Organisation) -> tuple[object, ...]:
