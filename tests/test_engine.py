@@ -222,6 +222,32 @@ def test_a_failed_batch_keeps_the_earlier_ones_and_importing_again_completes(sma
     assert len(_stored_rows(store)[4]) == len(_stored_rows(reference)[4])
 
 
+def test_a_catch_up_embeds_the_changed_texts_without_counting_every_text(small_matcher: Matcher,
+                                                                         store: Store) -> None:
+    from sqlalchemy import event
+
+    small_matcher.upkeep.current()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.lower())
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        org = next(iter(store.get_organisations(range(1, 4)).values()))
+        org.country = "NL" if org.country != "NL" else "BE"
+        store.upsert_organisations([org])  # no text changes
+        assert small_matcher.upkeep.current().change_no == store.change_no()
+        assert statements and not any("count(vectors.text_hash)" in x for x in statements)
+        org.description = "Cryogenic sample logistics robots for biobanks and hospital pathology labs."
+        store.upsert_organisations([org])  # a new text: embedded during the catch-up, then found
+        hits = small_matcher.search(Query("cryogenic robot for biobank sample logistics", k=5))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert org.id in [h.organisation.id for h in hits]
+    assert store.count_without_vectors(small_matcher.encoder.model_id, range(1, 10**6)) == 0
+
+
 def test_query_vectors_are_cached_and_equal_to_the_encoders(small_matcher: Matcher) -> None:
     texts = ["wearable ECG patch", "vaccine trial", "wearable ECG patch"]
     first = small_matcher.query_vectors(texts)

@@ -64,12 +64,12 @@ class IndexUpkeep:
             old = self.snapshot_
             if old is not None and old.change_no == current:
                 return False
-            self.embed_missing(progress)
+            changes: Sequence[Change] = () if old is None else self.store.changes_since(max(old.change_no, 0))
+            if old is None or self._lacking_vectors(changes):  # a catch-up looks only at the texts that changed
+                self.embed_missing(progress)
             if old is None:
                 vectors, lexical, dirty = self._load_or_rebuild(current)
-                changes: Sequence[Change] = ()
             else:
-                changes = self.store.changes_since(max(old.change_no, 0))
                 vectors, lexical, dirty = self._caught_up(old, changes)
             if lexical is None or _texts_changed(changes):
                 lexical, dirty = self._fit_lexical(), True
@@ -93,6 +93,12 @@ class IndexUpkeep:
         step = progress(f"embedding with {self.encoder.model_id}", todo, None) or None if progress else None
         return embed_pending(self.store, self.encoder, batch=EMBED_BATCH, lease=self.embed_lease,
                              on_batch=step).embedded
+
+    def _lacking_vectors(self, changes: Sequence[Change]) -> bool:
+        """Whether a text added or changed in ``changes`` has no vector for the model yet (counting every
+        text instead costs a scan of the texts table per sync: about a second at a million organisations)."""
+        ids = {i for _c, entity, i, op in changes if entity == "text" and op != "delete"}
+        return bool(ids) and self.store.count_without_vectors(self.encoder.model_id, ids) > 0
 
     def expected_manifest(self) -> dict[str, object]:
         """What a saved index folder must say to be reused with this store and encoder."""

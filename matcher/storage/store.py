@@ -414,6 +414,17 @@ class Store:
         with self.engine.connect() as conn:
             return [(h, x) for h, x in conn.execute(q)]
 
+    def count_without_vectors(self, model_id: str, text_ids: Iterable[int]) -> int:
+        """How many of the texts ``text_ids`` (those still stored) have no vector for ``model_id``."""
+        v, n = t.vectors, 0
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(text_ids)), 500):
+                q = (select(func.count(t.texts.c.id))
+                     .outerjoin(v, (v.c.text_hash == t.texts.c.text_hash) & (v.c.model_id == model_id))
+                     .where(t.texts.c.id.in_(chunk) & v.c.text_hash.is_(None)))
+                n += int(conn.execute(q).scalar_one())
+        return n
+
     def text_vectors(self, model_id: str, text_ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(text ids, float32 matrix) of stored texts that have a vector for ``model_id``."""
         q = (select(t.texts.c.id, t.vectors.c.vector)
