@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matcher.cli_admin import audit_cmd, ensure_admin_key, keys_app, signin_link
+from matcher.cli_backup import backup_cmd, restore_cmd
 from matcher.cli_embed import embed_cmd
 from matcher.config import Settings, get_settings
 from matcher.domain import Filters, Suggestion, parse_kind
@@ -33,6 +34,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 app.command("audit")(audit_cmd)
 app.command("embed")(embed_cmd)
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
 err = Console(stderr=True)
 out = Console()
 

@@ -16,10 +16,12 @@ from matcher.retrieval.lexical import LexicalIndex
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The dense and lexical indexes, the catalogue arrays and the collaboration graph at ``change_no``."""
+    """The dense and lexical indexes, the catalogue arrays and the collaboration graph at ``change_no`` of the
+    database ``db_uuid``."""
 
     change_no: int
     vectors: VectorIndex
     lexical: LexicalIndex
     catalogue: Catalogue
     graph: CollaborationGraph
+    db_uuid: str = ""

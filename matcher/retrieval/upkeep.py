@@ -60,8 +60,10 @@ class IndexUpkeep:
     def sync(self, progress: ProgressFn | None = None) -> bool:
         """Embed missing texts, then load, catch up or rebuild the indexes. True if anything changed."""
         with self._lock:
-            current = self.store.change_no()
+            current, db_uuid = self.store.change_no(), self.store.db_uuid
             old = self.snapshot_
+            if old is not None and (current < old.change_no or old.db_uuid != db_uuid):
+                old = None  # a restored database: its changes are not the history the snapshot followed
             if old is not None and old.change_no == current:
                 return False
             changes: Sequence[Change] = () if old is None else self.store.changes_since(max(old.change_no, 0))
@@ -78,7 +80,7 @@ class IndexUpkeep:
                 saved = self._store_tables(lexical)
                 dirty = dirty or old is None
             catalogue, graph = saved
-            self.snapshot_ = Snapshot(current, vectors, lexical, catalogue, graph)
+            self.snapshot_ = Snapshot(current, vectors, lexical, catalogue, graph, db_uuid)
             if self.index_dir is not None and dirty:
                 self._save(self.snapshot_)
             return True

@@ -45,28 +45,41 @@ def now() -> dt.datetime:
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def head_revision() -> str | None:
-    """The newest revision of our migration scripts, read from their ``revision`` and ``down_revision``
-    lines; None unless there is exactly one head (then Alembic decides)."""
-    revisions: dict[str, str | None] = {}
+def revisions() -> dict[str, str | None]:
+    """Every revision of our migration scripts and the one it follows, read from their ``revision`` and
+    ``down_revision`` lines (without importing Alembic)."""
+    found: dict[str, str | None] = {}
     for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict(re.findall(r'^(revision|down_revision)\s*(?::[^=]*)?=\s*"?([\w]+)"?', path.read_text(), re.M))
-        if "revision" in found:
-            down = found.get("down_revision")
-            revisions[found["revision"]] = None if down in (None, "None") else down
-    heads = set(revisions) - {d for d in revisions.values() if d}
+        lines = dict(re.findall(r'^(revision|down_revision)\s*(?::[^=]*)?=\s*"?([\w]+)"?', path.read_text(), re.M))
+        if "revision" in lines:
+            down = lines.get("down_revision")
+            found[lines["revision"]] = None if down in (None, "None") else down
+    return found
+
+
+def head_revision() -> str | None:
+    """The newest revision of our migration scripts; None unless there is exactly one head (then Alembic
+    decides)."""
+    known = revisions()
+    heads = set(known) - {d for d in known.values() if d}
     return heads.pop() if len(heads) == 1 else None
 
 
-def at_head(engine: Engine) -> bool:
-    """Whether the database is already at :func:`head_revision` (read with one query, without Alembic)."""
-    head = head_revision()
+def schema_revision(engine: Engine) -> str | None:
+    """The database's schema revision (Alembic's version table, read with one query); None for a database
+    without one (new, or not ours)."""
     try:
         with engine.connect() as conn:
             rows = conn.execute(sql_text("SELECT version_num FROM alembic_version")).all()
     except SQLAlchemyError:  # a new database: no version table yet
-        return False
-    return head is not None and [r[0] for r in rows] == [head]
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is already at :func:`head_revision`."""
+    head = head_revision()
+    return head is not None and schema_revision(engine) == head
 
 
 def migrate(engine: Engine) -> None:
@@ -95,18 +108,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or SQLite in memory.
+
+    >>> sqlite_path("sqlite:////var/lib/matcher/matcher.db"), sqlite_path("postgresql://db/matcher")
+    (PosixPath('/var/lib/matcher/matcher.db'), None)
+    """
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created when missing."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_pre_ping=True)
+
+
+def read_change_no(conn: Connection) -> int:
+    """The database change number seen by ``conn``'s transaction: the newest change id (0 when empty)."""
+    return int(conn.execute(select(func.coalesce(func.max(t.changes.c.id), 0))).scalar_one())
 
 
 def _log(conn: Connection, entity: str, ids: Iterable[int], op: str = "upsert") -> None:
@@ -153,10 +183,18 @@ class Store:
         with self.engine.connect() as conn:
             return str(conn.execute(select(t.meta.c.value).where(t.meta.c.key == "db_uuid")).scalar_one())
 
+    def renew_uuid(self) -> str:
+        """Give the database a new uuid, as a restore does: the restored change numbers may repeat numbers
+        that saved indexes followed in the history it replaced, so none of them may be caught up from it."""
+        value = uuid.uuid4().hex
+        with self.transaction() as conn:
+            conn.execute(update(t.meta).where(t.meta.c.key == "db_uuid").values(value=value))
+        return value
+
     def change_no(self) -> int:
         """The newest change id (0 for an empty database)."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(t.changes.c.id), 0))).scalar_one())
+            return read_change_no(conn)
 
     def changes_since(self, change_no: int) -> list[tuple[int, str, int, str]]:
         """(id, entity, entity_id, op) of every change after ``change_no``, oldest first."""
