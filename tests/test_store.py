@@ -62,6 +62,27 @@ def test_upsert_by_external_id_does_not_duplicate(store: Store) -> None:
     assert store.get_organisation(a[0]).city == "Hengelo"
 
 
+def test_one_call_with_new_known_profiled_and_repeated_organisations_keeps_order_and_identity(store: Store) -> None:
+    [known] = store.upsert_organisations([_org("Known", external_id="pic:1", description="")])
+    batch = [Organisation("Plain A", kind="sme", external_id="pic:2"),
+             Organisation("Known renamed", kind="sme", external_id="pic:1"),
+             Organisation("Plain B", kind="university", external_id="pic:3"),
+             _org("Profiled", external_id="pic:4"),
+             Organisation("Plain A again", kind="sme", external_id="pic:2"),
+             Organisation("No external id", kind="hospital")]
+    ids = store.upsert_organisations(batch)
+    assert ids[1] == known and ids[4] == ids[0]
+    new = [ids[0], ids[2], ids[3], ids[5]]
+    assert new == sorted(new) and len(set(new)) == 4 and known not in new  # ids follow the list's order
+    assert [store.get_organisation(i).name for i in ids] == [
+        "Plain A again", "Known renamed", "Plain B", "Profiled", "Plain A again", "No external id"]
+    assert [o.id for o in batch] == ids
+    assert sorted(e["source"] for e in store.evidence_of(ids[3])) == ["description", "offers"]
+    assert store.evidence_of(ids[0]) == []
+    logged = [eid for _i, e, eid, _op in store.changes_since(0) if e == "organisation"]
+    assert logged[-6:] == ids
+
+
 def test_missing_things_raise_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         store.get_organisation(999)

@@ -217,8 +217,40 @@ class Store:
             q = select(t.organisations.c.external_id, t.organisations.c.id).where(
                 t.organisations.c.external_id.in_(chunk))
             known.update({e: i for e, i in conn.execute(q)})
-        ids = [self._upsert_one(conn, o, known) for o in orgs]
+        ids: list[int] = []
+        plain: list[Organisation] = []  # new organisations without profile text, inserted together in order
+        pending: set[str] = set()  # their external ids: a second row for one of them waits for the insert
+        for o in orgs:
+            if (o.external_id or "") in pending or len(plain) >= 5000:
+                ids += self._insert_plain(conn, plain, known)
+                plain, pending = [], set()
+            if (o.id is None and (o.external_id or "") not in known
+                    and not (o.description or o.offers or o.capabilities)):
+                plain.append(o)
+                if o.external_id:
+                    pending.add(o.external_id)
+                continue
+            ids += self._insert_plain(conn, plain, known)
+            plain, pending = [], set()
+            ids.append(self._upsert_one(conn, o, known))
+        ids += self._insert_plain(conn, plain, known)
         _log(conn, "organisation", ids)
+        return ids
+
+    def _insert_plain(self, conn: Connection, orgs: list[Organisation], known: dict[str, int]) -> list[int]:
+        """Insert new organisations that have no profile evidence in one statement, in the given order
+        (a bulk import: one row at a time cost about 15 minutes per million organisations)."""
+        if not orgs:
+            return []
+        stamp = now()
+        rows = [{**{k: getattr(o, k) for k in _ORG_FIELDS if k not in ("id", "created_at", "updated_at")},
+                 "created_at": stamp, "updated_at": stamp} for o in orgs]
+        q = insert(t.organisations).returning(t.organisations.c.id, sort_by_parameter_order=True)
+        ids = [int(i) for i in conn.execute(q, rows).scalars()]
+        for o, i in zip(orgs, ids):
+            o.id = i
+            if o.external_id:
+                known[o.external_id] = i
         return ids
 
     def _upsert_one(self, conn: Connection, org: Organisation, known: dict[str, int]) -> int:
