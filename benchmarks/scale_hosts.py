@@ -49,7 +49,7 @@ import numpy as np
 from common import CACHE, ROOT, SHARED, machine_line, open_cache, summary
 from embed_workers import _worker
 from scale_1m import synthetic
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import create_engine, delete, exists, func, select, text
 
 MODEL = os.environ.get("MATCHER_SCALE_MODEL", "minilm+use-m3")  # set by --small before any child starts
 
@@ -126,12 +126,8 @@ def _host_follow(url: str, home: str, out, go) -> None:  # type: ignore[no-untyp
 
 def fill_vectors(store, keep_out: int, seed: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
     """Step 2: synthetic vectors for all texts but ``keep_out`` (returned: their hashes)."""
-    from matcher.storage import schema as t
 
-    with store.engine.connect() as conn:
-        hashes = [h for (h,) in conn.execute(select(t.texts.c.text_hash).order_by(t.texts.c.id))]
-    rng = np.random.default_rng(seed)
-    held = set(rng.choice(len(hashes), size=min(keep_out, len(hashes)), replace=False).tolist())
+    hashes, held, rng = _held_out(store, keep_out, seed)
     todo = [h for i, h in enumerate(hashes) if i not in held]
     base = cached_vectors()
     base = base[rng.permutation(len(base))]
@@ -139,6 +135,17 @@ def fill_vectors(store, keep_out: int, seed: int = 0) -> list[str]:  # type: ign
         chunk = todo[lo:lo + 20_000]
         store.put_vectors(store_model_id(), chunk, synthetic(base, len(chunk), seed=lo))
     return [hashes[i] for i in sorted(held)]
+
+
+def _held_out(store, keep_out: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    """(every text hash in id order, the positions held out of step 2, the random generator after the draw)."""
+    from matcher.storage import schema as t
+
+    with store.engine.connect() as conn:
+        hashes = [h for (h,) in conn.execute(select(t.texts.c.text_hash).order_by(t.texts.c.id))]
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(len(hashes), size=min(keep_out, len(hashes)), replace=False).tolist())
+    return hashes, held, rng
 
 
 def cached_vectors() -> np.ndarray:
@@ -166,6 +173,13 @@ def store_model_id() -> str:
     return load_encoder(MODEL).model_id
 
 
+def _has_vector():  # type: ignore[no-untyped-def]
+    """EXISTS a vector for the text (NOT IN over a subquery that outgrows work_mem is quadratic in PostgreSQL)."""
+    from matcher.storage import schema as t
+
+    return exists().where(t.vectors.c.text_hash == t.texts.c.text_hash)
+
+
 def embed_runs(store, url: str, sample: list[str], workers: list[int]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     """Step 3: the held-out texts embedded for real by 1, 2, 3 workers over the full-size tables."""
     from matcher.storage import schema as t
@@ -189,8 +203,7 @@ def embed_runs(store, url: str, sample: list[str], workers: list[int]) -> list[d
             p.join()
         seconds = max(d[3] for d in done) - t0
         with store.engine.connect() as conn:
-            missing = conn.execute(select(func.count()).select_from(t.texts).where(
-                ~t.texts.c.text_hash.in_(select(t.vectors.c.text_hash)))).scalar_one()
+            missing = conn.execute(select(func.count()).select_from(t.texts).where(~_has_vector())).scalar_one()
         counts = sorted(d[1] for d in done)
         if missing or sum(counts) != len(sample):
             raise SystemExit(f"{w} workers: {missing} texts without a vector, counts {counts}")
@@ -217,8 +230,7 @@ def change_descriptions(store, n: int) -> int:  # type: ignore[no-untyped-def]
     model = store_model_id()
     base = cached_vectors()
     with store.engine.connect() as conn:
-        new = [h for (h,) in conn.execute(select(t.texts.c.text_hash).where(
-            ~t.texts.c.text_hash.in_(select(t.vectors.c.text_hash))))]
+        new = [h for (h,) in conn.execute(select(t.texts.c.text_hash).where(~_has_vector()))]
     store.put_vectors(model, new, synthetic(base, len(new), seed=7))
     return store.change_no() - before
 
@@ -251,6 +263,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     ap.add_argument("--reuse", default="", metavar="NAME",
                     help="a database kept by --keep: skip steps 1-3 (import, vectors, embedding)")
+    ap.add_argument("--embedding", action="store_true",
+                    help="with --reuse: run step 3 (embedding) again on the texts that step 2 held out")
     a = ap.parse_args()
     if a.small:
         global MODEL
@@ -280,6 +294,10 @@ def main() -> None:
         store = Store(url)
         if not a.reuse:
             first_steps(a, url, home, store, report)
+        elif a.embedding:
+            hashes, held, _rng = _held_out(store, a.sample)
+            report["embedding"] = embed_runs(store, url, [hashes[i] for i in sorted(held)],
+                                             [int(w) for w in a.workers.split(",")])
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         p = ctx.Process(target=_host_build, args=(url, home, out))

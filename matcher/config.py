@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # a served host syncs as soon as PostgreSQL announces a change (LISTEN/NOTIFY); where changes are not
     # announced (SQLite, a lost connection) it reads the change number every ``follow_poll`` s
     follow_poll: float = Field(5.0, ge=0.1, le=3600)
+    # seconds a query waits for a catch-up before it is answered from the previous snapshot; unset: it waits
+    # until the catch-up ends (a write is always found by the next query). For large catalogues (a catch-up
+    # after text changes took 7 minutes at a million organisations), see docs/DEPLOY.md
+    sync_wait: float | None = Field(None, ge=0, le=86_400)
 
     @field_validator("model")
     @classmethod

@@ -77,3 +77,30 @@ def test_the_feed_falls_back_to_polling_when_its_connection_is_lost(store: Store
         pass
     feed.close()
     assert n == store.change_no() > last
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_with_a_sync_wait_a_query_during_a_long_catch_up_is_answered_from_the_snapshot_before_it(
+        store: Store, encoder: Encoder, tmp_path: Path) -> None:
+    store.upsert_organisations([_org(*o) for o in ORGS])
+    m = Matcher(store, encoder, tmp_path / "host")
+    m.sync()
+    assert m.upkeep.snapshot_ is not None
+    before = m.upkeep.snapshot_.change_no
+    ask = Query(text="ECG patch for atrial fibrillation", k=3, filters=Filters())
+    m.upkeep.sync_wait = 0.3
+    m.upkeep._lock.acquire()  # a catch-up under way (the follower's): at a million organisations it takes minutes
+    try:
+        store.upsert_organisations([_org(*NEW)])
+        t0 = time.monotonic()
+        stale = m.search(ask)
+        waited = time.monotonic() - t0
+        assert m.upkeep.snapshot_.change_no == before
+    finally:
+        m.upkeep._lock.release()
+    assert waited >= 0.3  # it waited for the catch-up as long as it was told to, then answered
+    assert NEW[0] not in [s.organisation.name for s in stale] and len(stale) == 3
+    m.upkeep.sync_wait = None  # unset (the default): a query waits until the catch-up ends
+    fresh = m.search(ask)
+    assert fresh[0].organisation.name == NEW[0] and m.upkeep.snapshot_.change_no == store.change_no()
+

@@ -47,13 +47,39 @@ class IndexUpkeep:
         self.index_kind = index_kind
         self.snapshot_: Snapshot | None = None
         self._lock = threading.Lock()  # one sync at a time; queries never take it
+        # seconds a query waits for a catch-up before it is answered from the previous snapshot (None: until
+        # the catch-up ends); a catch-up after text changes takes minutes at a million organisations
+        self.sync_wait: float | None = None
 
     def current(self) -> Snapshot:
-        """The snapshot at the store's current change number (synced first when the store moved)."""
+        """The snapshot at the store's current change number (synced first when the store moved).
+
+        With ``sync_wait`` set and a snapshot in hand, the catch-up runs in its own thread and the query
+        waits at most that long for it: a write is then found by the queries that follow it as long as
+        catch-ups end within ``sync_wait``, and a long one (or one already under way) leaves queries
+        answered from the snapshot before it instead of waiting for it. A failed catch-up fails the query.
+        """
         snap = self.snapshot_
         if snap is not None and snap.change_no == self.store.change_no():
             return snap
-        self.sync()
+        if snap is None or self.sync_wait is None:
+            self.sync()
+        else:
+            failed: list[BaseException] = []
+            done = threading.Event()
+
+            def catch_up() -> None:
+                try:
+                    self.sync()
+                except BaseException as exc:  # handed to the query if it still waits; logged either way
+                    failed.append(exc)
+                    log.warning("catch-up failed: %s", exc)
+                finally:
+                    done.set()
+
+            threading.Thread(target=catch_up, name="matcher-catch-up", daemon=True).start()
+            if done.wait(self.sync_wait) and failed:
+                raise failed[0]
         assert self.snapshot_ is not None
         return self.snapshot_
 
