@@ -101,6 +101,19 @@ def test_a_dead_workers_batch_is_claimed_again_when_its_lease_runs_out(store: St
 
 
 @postgres_only
+def test_a_batch_whose_lease_just_ran_out_is_unfinished_work_not_in_flight(store: Store) -> None:
+    _fill(store)
+    dead, alive = EmbedClaims(store, "m", "dead", lease=0.5), EmbedClaims(store, "m", "alive", lease=0.5)
+    lost = dead.claim(10)
+    _done(alive, alive.claim(100))
+    assert alive.claim(100) == [] and alive.in_flight() == alive.unfinished() == 10
+    time.sleep(0.6)  # the lease runs out after a waiting worker's last claim and before it looks again:
+    assert alive.in_flight() == 0 and alive.unfinished() == 10  # it must claim again, not stop (it did)
+    _done(alive, alive.claim(100))
+    assert alive.unfinished() == 0 and alive.progress().remaining == 0 and len(lost) == 10
+
+
+@postgres_only
 def test_a_live_worker_keeps_its_batch_by_renewing_the_lease(store: Store) -> None:
     _fill(store, TEXTS[:10])
     slow, other = EmbedClaims(store, "m", "slow", lease=1.0), EmbedClaims(store, "m", "other", lease=1.0)

@@ -58,7 +58,7 @@ def embed_pending(store: Store, encoder: Encoder, *, batch: int = BATCH, lease: 
     while True:
         todo = claims.claim(batch)
         if not todo:
-            if wait and claims.in_flight():
+            if wait and claims.unfinished():
                 time.sleep(poll)
                 continue
             break

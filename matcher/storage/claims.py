@@ -149,6 +149,19 @@ class EmbedClaims:
             return int(conn.execute(select(func.count()).select_from(c).where(
                 (c.c.model_id == self.model_id) & (c.c.expires_at >= func.now()))).scalar_one())
 
+    def unfinished(self) -> int:
+        """Claims someone may still complete: under a running lease, or free to take (queued, or a dead
+        worker's lease ran out) and not failed too often. A worker that waits stops only when this is 0:
+        counting only running leases let it stop in the moment a dead worker's lease ran out, between
+        its last claim and this count, with that batch left undone."""
+        if not self.shared:
+            return 0
+        c = t.embed_claims
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(c).where(
+                (c.c.model_id == self.model_id)
+                & ((c.c.expires_at >= func.now()) | (c.c.attempts < MAX_ATTEMPTS)))).scalar_one())
+
     # ---- PostgreSQL: the queue ---------------------------------------------------------------
     def _take(self, n: int) -> tuple[list[tuple[str, str]], bool]:
         """Claim up to ``n`` free rows; returns the claimed texts and whether some claims were stale (their
