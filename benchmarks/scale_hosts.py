@@ -126,7 +126,6 @@ def _host_follow(url: str, home: str, out, go) -> None:  # type: ignore[no-untyp
 
 def fill_vectors(store, keep_out: int, seed: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
     """Step 2: synthetic vectors for all texts but ``keep_out`` (returned: their hashes)."""
-
     hashes, held, rng = _held_out(store, keep_out, seed)
     todo = [h for i, h in enumerate(hashes) if i not in held]
     base = cached_vectors()

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, literal, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from matcher.storage import schema as t
@@ -142,25 +142,24 @@ class EmbedClaims:
 
     def in_flight(self) -> int:
         """Claims under a running lease (by any worker): texts that someone is embedding now."""
-        if not self.shared:
-            return 0
-        c = t.embed_claims
-        with self.store.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(c).where(
-                (c.c.model_id == self.model_id) & (c.c.expires_at >= func.now()))).scalar_one())
+        return self._count(t.embed_claims.c.expires_at >= func.now())
 
     def unfinished(self) -> int:
         """Claims someone may still complete: under a running lease, or free to take (queued, or a dead
         worker's lease ran out) and not failed too often. A worker that waits stops only when this is 0:
         counting only running leases let it stop in the moment a dead worker's lease ran out, between
         its last claim and this count, with that batch left undone."""
+        c = t.embed_claims.c
+        return self._count((c.expires_at >= func.now()) | (c.attempts < MAX_ATTEMPTS))
+
+    def _count(self, cond: ColumnElement[bool]) -> int:
+        """This model's claims that meet ``cond`` (0 on SQLite, which keeps no claims)."""
         if not self.shared:
             return 0
         c = t.embed_claims
         with self.store.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(c).where(
-                (c.c.model_id == self.model_id)
-                & ((c.c.expires_at >= func.now()) | (c.c.attempts < MAX_ATTEMPTS)))).scalar_one())
+                (c.c.model_id == self.model_id) & cond)).scalar_one())
 
     # ---- PostgreSQL: the queue ---------------------------------------------------------------
     def _take(self, n: int) -> tuple[list[tuple[str, str]], bool]:

@@ -145,6 +145,11 @@ def _log(conn: Connection, entity: str, ids: Iterable[int], op: str = "upsert") 
         conn.execute(insert(t.changes), rows)
 
 
+def _org_values(org: Organisation) -> dict[str, Any]:
+    """An organisation's columns as written, without its id and timestamps."""
+    return {k: getattr(org, k) for k in _ORG_FIELDS if k not in ("id", "created_at", "updated_at")}
+
+
 def _org_from_row(row: Any) -> Organisation:
     data = {k: row._mapping[k] for k in _ORG_FIELDS}
     data["capabilities"] = list(data["capabilities"] or [])
@@ -220,20 +225,24 @@ class Store:
         ids: list[int] = []
         plain: list[Organisation] = []  # new organisations without profile text, inserted together in order
         pending: set[str] = set()  # their external ids: a second row for one of them waits for the insert
+
+        def flush() -> None:
+            ids.extend(self._insert_plain(conn, plain, known))
+            plain.clear()
+            pending.clear()
+
         for o in orgs:
             if (o.external_id or "") in pending or len(plain) >= 5000:
-                ids += self._insert_plain(conn, plain, known)
-                plain, pending = [], set()
+                flush()
             if (o.id is None and (o.external_id or "") not in known
                     and not (o.description or o.offers or o.capabilities)):
                 plain.append(o)
                 if o.external_id:
                     pending.add(o.external_id)
                 continue
-            ids += self._insert_plain(conn, plain, known)
-            plain, pending = [], set()
+            flush()
             ids.append(self._upsert_one(conn, o, known))
-        ids += self._insert_plain(conn, plain, known)
+        flush()
         _log(conn, "organisation", ids)
         return ids
 
@@ -243,8 +252,7 @@ class Store:
         if not orgs:
             return []
         stamp = now()
-        rows = [{**{k: getattr(o, k) for k in _ORG_FIELDS if k not in ("id", "created_at", "updated_at")},
-                 "created_at": stamp, "updated_at": stamp} for o in orgs]
+        rows = [{**_org_values(o), "created_at": stamp, "updated_at": stamp} for o in orgs]
         q = insert(t.organisations).returning(t.organisations.c.id, sort_by_parameter_order=True)
         ids = [int(i) for i in conn.execute(q, rows).scalars()]
         for o, i in zip(orgs, ids):
@@ -255,8 +263,7 @@ class Store:
 
     def _upsert_one(self, conn: Connection, org: Organisation, known: dict[str, int]) -> int:
         stamp = now()
-        values = {k: getattr(org, k) for k in _ORG_FIELDS if k not in ("id", "created_at", "updated_at")}
-        values["updated_at"] = stamp
+        values = {**_org_values(org), "updated_at": stamp}
         org_id = org.id if org.id is not None else known.get(org.external_id or "")
         existed = org_id is not None
         if org_id is not None:
