@@ -106,12 +106,18 @@ def _best(scores: np.ndarray, docs: np.ndarray) -> float:
 MAX_SENTENCE = 400
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1 << 16)
+def _word(word: str) -> tuple[str, frozenset[str]]:
+    """A word and its stemmed tokens, one shared pair per distinct word (the same words recur in every
+    evidence text, so the texts' analyses below hold pointers to these pairs, not copies)."""
+    return word, frozenset(tokens(word))
+
+
+@lru_cache(maxsize=2048)
 def _analysed(text: str) -> tuple[tuple[str, tuple[tuple[str, frozenset[str]], ...]], ...]:
     """Sentences of ``text``, each with its distinct words and their stemmed tokens (cached per text:
     the same evidence is explained again and again)."""
-    return tuple((sent, tuple((w, frozenset(tokens(w))) for w in dict.fromkeys(words(sent))))
-                 for sent in (sentences(text) or [text]))
+    return tuple((sent, tuple(map(_word, dict.fromkeys(words(sent))))) for sent in (sentences(text) or [text]))
 
 
 def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
@@ -120,10 +126,14 @@ def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
     >>> best_sentence("needle-free injection", "We build pumps. Our needle-free jet injects drugs.")
     ('Our needle-free jet injects drugs.', ['needle-free', 'injects'])
     """
-    q = set(tokens(query))
+    return _best_sentence(frozenset(tokens(query)), text)
+
+
+def _best_sentence(q: frozenset[str], text: str) -> tuple[str, list[str]]:
+    """:func:`best_sentence` for a query already tokenised (an explanation has one query and many texts)."""
     best, best_terms, best_n = "", [], -1
     for sent, analysed in _analysed(text):
-        terms = [w for w, toks in analysed if toks & q]
+        terms = [w for w, toks in analysed if not toks.isdisjoint(q)]
         if len(terms) > best_n:
             best, best_terms, best_n = sent, terms, len(terms)
     if len(best) > MAX_SENTENCE:
@@ -144,6 +154,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) ->
     """
     rows = store.evidence_for_texts([t for w in wanted for t in w[1]], [w[0] for w in wanted])
     by_key = {(r["organisation_id"], r["text_id"]): r for r in rows}
+    q = frozenset(tokens(query))
     out = []
     for org_id, text_ids, scores, *more in wanted:
         contexts = more[0] if more else [None] * len(text_ids)
@@ -152,7 +163,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) ->
             row = by_key.get((org_id, int(tid)))
             if row is None:
                 continue
-            sentence, terms = best_sentence(query, row["text"])
+            sentence, terms = _best_sentence(q, row["text"])
             all_terms.extend(terms)
             items.append({"title": row["title"], "date": row["date"].isoformat() if row["date"] else None,
                           "sentence": sentence, "terms": terms, "score": round(float(score), 6),
