@@ -16,6 +16,13 @@ against the service's is the issue's yardstick for the encoder's share.
     .venv/bin/python benchmarks/http_load.py --requests 600 --clients 8
     .venv/bin/python benchmarks/http_load.py --texts long --requests 400 --clients 8
     .venv/bin/python benchmarks/http_load.py --small
+
+With ``--against CHECKOUT`` (another working tree of the repository, for example ``git worktree add
+/tmp/before COMMIT``), servers from this checkout and from that one take turns for ``--rounds`` rounds
+over the same demo home, each round on texts not used before, so that a change is measured against
+its parent on the same machine in the same minutes (the machine's speed drifts between runs):
+
+    .venv/bin/python benchmarks/http_load.py --texts titles --requests 900 --against /tmp/before --rounds 3
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from pathlib import Path
 
 import httpx
 from common import SHARED, machine_line, summary
-from http_search import demo_env, free_port, queries, start_server, stop_server, wait_ready
+from http_search import ROOT, demo_env, free_port, queries, start_server, stop_server, wait_ready
 
 
 def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: int, max_s: float
@@ -121,6 +128,37 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
     return r
 
 
+def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
+    """Rounds in which this checkout's server and ``--against``'s take turns; rates and latencies per round."""
+    env, key = demo_env(home, args.model)
+    pool = long_texts() if args.texts == "long" else titles() if args.texts == "titles" else queries()
+    sides = {"this": ROOT, "against": Path(args.against).resolve()}
+    rounds: dict[str, list[dict[str, object]]] = {name: [] for name in sides}
+    for r in range(args.rounds):
+        start = args.warmup + r * args.requests
+        texts = pool[start:start + args.requests] if args.texts != "demo" else pool
+        if len(texts) < args.requests and args.texts != "demo":
+            raise SystemExit(f"only {len(pool)} distinct texts: fewer requests or rounds")
+        for name, cwd in sides.items():
+            port = free_port()
+            server = start_server(env, port, args.workers, cwd=cwd)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_ready(url, server, timeout=300)
+                drive(url, key, "/v1/search", pool[:args.warmup], args.warmup, args.clients, 60)
+                lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
+                ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
+            finally:
+                stop_server(server)
+            rounds[name].append({"search_rps": round(len(lat) / wall, 1), "search_ms": summary(lat),
+                                 "reference_health_rps": round(len(ref) / ref_wall, 1)})
+            print(f"round {r + 1} {name}: {rounds[name][-1]['search_rps']} req/s", flush=True)
+    mean = {name: round(sum(x["search_rps"] for x in v) / len(v), 1) for name, v in rounds.items()}  # type: ignore[misc]
+    return {"model": args.model, "texts": args.texts, "workers": args.workers, "clients": args.clients,
+            "against": str(sides["against"]), "rounds": rounds, "mean_search_rps": mean,
+            "this_over_against": round(mean["this"] / mean["against"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="use-m3, 10 requests, 2 clients (smoke)")
@@ -134,12 +172,18 @@ def main() -> None:
                         help="demo: challenges and short needs (repeated); titles: distinct project titles; "
                              "long: distinct 1,000-character texts")
     parser.add_argument("--bare", type=int, default=60, help="texts of the bare sentence-transformers reference")
+    parser.add_argument("--against", help="another checkout whose server takes turns with this one's")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of turns with --against")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.small:
         args.requests, args.clients, args.warmup, args.model = 10, 2, 2, "use-m3"
     print(machine_line(), flush=True)
     with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp:
+        if args.against:
+            c = compare(args, Path(tmp))
+            print("RESULT " + json.dumps(c))
+            return
         r = run(args, Path(tmp))
     if args.json:
         print(json.dumps(r))
