@@ -8,6 +8,7 @@ of its own on another machine.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -104,3 +105,32 @@ def test_with_a_sync_wait_a_query_during_a_long_catch_up_is_answered_from_the_sn
     fresh = m.search(ask)
     assert fresh[0].organisation.name == NEW[0] and m.upkeep.snapshot_.change_no == store.change_no()
 
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_queries_during_a_long_catch_up_share_one_catch_up_thread(store: Store, encoder: Encoder,
+                                                                   tmp_path: Path) -> None:
+    """Queries arriving while a catch-up of minutes runs join it instead of each starting a thread that then
+    waits for the sync lock (at a hundred queries a second that would be thousands of threads)."""
+    store.upsert_organisations([_org(*o) for o in ORGS])
+    m = Matcher(store, encoder, tmp_path / "host")
+    m.sync()
+    ask = Query(text="ECG patch for atrial fibrillation", k=3, filters=Filters())
+    m.upkeep.sync_wait = 0.05
+    m.upkeep._lock.acquire()  # the first catch-up is held inside sync, as a long one would be
+    try:
+        store.upsert_organisations([_org(*NEW)])
+        answers = []
+        askers = [threading.Thread(target=lambda: answers.append(m.search(ask))) for _ in range(8)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join()
+        catching_up = [t for t in threading.enumerate() if t.name == "matcher-catch-up"]
+        assert len(answers) == 8 and all(NEW[0] not in [s.organisation.name for s in a] for a in answers)
+        assert len(catching_up) == 1
+    finally:
+        m.upkeep._lock.release()
+    catching_up[0].join(timeout=60)
+    assert m.upkeep.snapshot_ is not None and m.upkeep.snapshot_.change_no == store.change_no()
+    assert m.search(ask)[0].organisation.name == NEW[0]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,14 @@ ProgressFn = Callable[[str, int, Progress | None], None]
 Change = tuple[int, str, int, str]  # (change number, entity, entity id, op)
 
 
+@dataclass
+class _CatchUp:
+    """A catch-up started for queries: set when it ends, with the error it ended with, if any."""
+
+    done: threading.Event
+    failed: list[BaseException]
+
+
 class IndexUpkeep:
     """Builds snapshots of the indexes from a store and an encoder, saving them to ``index_dir``.
 
@@ -50,38 +60,58 @@ class IndexUpkeep:
         # seconds a query waits for a catch-up before it is answered from the previous snapshot (None: until
         # the catch-up ends); a catch-up after text changes takes minutes at a million organisations
         self.sync_wait: float | None = None
+        self._catching_up: _CatchUp | None = None  # the catch-up thread started for queries, while it runs
+        self._catching_up_lock = threading.Lock()
 
     def current(self) -> Snapshot:
         """The snapshot at the store's current change number (synced first when the store moved).
 
         With ``sync_wait`` set and a snapshot in hand, the catch-up runs in its own thread and the query
         waits at most that long for it: a write is then found by the queries that follow it as long as
-        catch-ups end within ``sync_wait``, and a long one (or one already under way) leaves queries
-        answered from the snapshot before it instead of waiting for it. A failed catch-up fails the query.
+        catch-ups end within ``sync_wait``, and a long one leaves queries answered from the snapshot before
+        it instead of waiting for it. Queries meanwhile join the catch-up under way rather than each
+        starting one (if it began before their change number, they wait for one more within their time).
+        A failed catch-up fails the queries waiting for it.
         """
-        snap = self.snapshot_
-        if snap is not None and snap.change_no == self.store.change_no():
+        snap, now = self.snapshot_, self.store.change_no()
+        if snap is not None and snap.change_no == now:
             return snap
         if snap is None or self.sync_wait is None:
             self.sync()
         else:
-            failed: list[BaseException] = []
-            done = threading.Event()
-
-            def catch_up() -> None:
-                try:
-                    self.sync()
-                except BaseException as exc:  # handed to the query if it still waits; logged either way
-                    failed.append(exc)
-                    log.warning("catch-up failed: %s", exc)
-                finally:
-                    done.set()
-
-            threading.Thread(target=catch_up, name="matcher-catch-up", daemon=True).start()
-            if done.wait(self.sync_wait) and failed:
-                raise failed[0]
+            deadline = time.monotonic() + self.sync_wait
+            for _ in range(2):  # the catch-up under way, then (if that one began before `now`) one of our own
+                job, ours = self._catch_up()
+                if not job.done.wait(max(0.0, deadline - time.monotonic())):
+                    break
+                if job.failed:
+                    raise job.failed[0]
+                if ours or self.snapshot_.change_no >= now:  # type: ignore[union-attr]
+                    break
         assert self.snapshot_ is not None
         return self.snapshot_
+
+    def _catch_up(self) -> tuple[_CatchUp, bool]:
+        """The catch-up thread that queries wait for: the running one, else a new one (then True). One at a
+        time, so queries arriving during a catch-up of minutes do not each start a thread that waits for the
+        sync lock."""
+        with self._catching_up_lock:
+            job = self._catching_up
+            if job is not None and not job.done.is_set():
+                return job, False
+            job = self._catching_up = _CatchUp(threading.Event(), [])
+
+        def run() -> None:
+            try:
+                self.sync()
+            except BaseException as exc:  # handed to the queries still waiting; logged either way
+                job.failed.append(exc)
+                log.warning("catch-up failed: %s", exc)
+            finally:
+                job.done.set()
+
+        threading.Thread(target=run, name="matcher-catch-up", daemon=True).start()
+        return job, True
 
     def sync(self, progress: ProgressFn | None = None) -> bool:
         """Embed missing texts, then load, catch up or rebuild the indexes. True if anything changed."""
