@@ -278,6 +278,8 @@ def test_a_restart_reuses_the_saved_lexical_index_or_refits_a_damaged_one(small_
     again.sync()
     assert [s.organisation.id for s in again.search(Query("vaccine immunology trial", k=8))] == before
     assert np.array_equal(again.snapshot_.lexical.ids_, small_matcher.snapshot_.lexical.ids_)  # type: ignore[union-attr]
+    postings = again.snapshot_.lexical._bm25.scores["data"]  # type: ignore[union-attr]
+    assert isinstance(postings, np.memmap) == (damage == "none")  # read from the saved folder, or refitted
     saved_again = (folder / "index.faiss").stat().st_mtime_ns != stamp
     assert saved_again == (damage != "none")  # an unchanged folder is not rewritten at every start
 

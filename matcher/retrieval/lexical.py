@@ -67,7 +67,9 @@ class LexicalIndex:
                 log.warning("refitting the lexical index: saved as %s, this version writes %s", manifest,
                             {**out._manifest(), "count": manifest.get("count")})
                 return None
-            out._bm25 = bm25s.BM25.load(str(folder))
+            # memory-mapped: a start reads only the vocabulary, and the workers of a host share the posting
+            # lists through the page cache (a newer save is a new folder swapped in, never these files rewritten)
+            out._bm25 = bm25s.BM25.load(str(folder), mmap=True)
             out.ids_ = np.load(folder / "ids.npy")
             if len(out) != manifest["count"]:
                 return None
