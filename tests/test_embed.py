@@ -115,3 +115,15 @@ def test_use_cuts_texts_into_the_pieces_of_its_own_tokenizer_and_gives_its_vecto
     ours = USEEncoder()
     assert isinstance(ours._model._sp, _NativePieces)
     np.testing.assert_allclose(ours.encode_documents(texts), normalise(USE(threads=1).encode(texts)), atol=1e-5)
+
+
+def test_an_int8_question_has_one_vector_whatever_is_asked_beside_it(real_texts: list[str]) -> None:
+    """int8 quantises activations per call, so documents embedded together shift each other; a question is
+    encoded alone, so `matcher eval` (questions in batches) and the service (one by one) rank alike."""
+    int8 = MiniLMEncoder("int8")
+    texts = real_texts[:6]
+    together, alone = int8.encode_queries(texts), np.vstack([int8.encode_queries([t]) for t in texts])
+    assert np.array_equal(together, alone)
+    assert not np.array_equal(int8.encode_documents(texts), alone)  # why: a batch moves the vectors
+    fp32 = MiniLMEncoder("fp32")
+    np.testing.assert_allclose(fp32.encode_queries(texts), fp32.encode_documents(texts), atol=1e-5)

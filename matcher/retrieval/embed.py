@@ -108,6 +108,9 @@ class MiniLMEncoder:
         self.manifest = onnx_model.read_manifest(folder, variant)
         self.model_id = minilm_id(variant)
         self.batch_size = batch_size
+        # int8 quantises activations per call, so a text's vector depends on the texts beside it; a question
+        # is therefore encoded alone, and `matcher eval` (questions in batches) ranks as the service does
+        self._alone = self.manifest.get("quantisation") is not None
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(onnx_model.MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
@@ -135,6 +138,8 @@ class MiniLMEncoder:
         return out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self._alone and len(texts) > 1:
+            return np.vstack([self._encode([t]) for t in texts])
         return self._encode(list(texts))
 
     def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
