@@ -12,23 +12,14 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from tuning import DATES, split_evaluations
 
-from matcher.config import get_settings
-from matcher.evaluation import evaluate
-from matcher.ingest.cordis import CordisData
 from matcher.queries import ON_TOPIC_CONTEXT
 from matcher.ranking.roles import GROUP_OF_KIND
-from matcher.retrieval.embed import load_encoder
-from matcher.storage.store import Store
 
-settings = get_settings()
-cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
-encoder = load_encoder(settings.model)
-cat = CordisData.read(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cordis_health")
-for date in ("2023-10-01", "2024-01-01", "2024-04-01"):
-    ev = evaluate.prepare(evaluate.Split.make(cat, None, date), encoder, cache, 3)
+for date, ev in zip(DATES, split_evaluations(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cordis_health")):
     c = ev.matcher.catalogue_
-    ids, vecs = ev.matcher.store.text_vectors(encoder.model_id)
+    ids, vecs = ev.matcher.store.text_vectors(ev.matcher.encoder.model_id)
     pos = np.searchsorted(ids, c.doc_ids)
     dv = vecs[pos]
     org_pos = {int(o): i for i, o in enumerate(c.org_ids)}

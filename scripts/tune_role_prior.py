@@ -11,28 +11,18 @@ import json
 import sys
 from dataclasses import replace
 
-from matcher.config import get_settings
-from matcher.evaluation import evaluate
+from tuning import DATES, split_evaluations
+
 from matcher.evaluation.roles_eval import run_roles
 from matcher.evaluation.splits import combine
-from matcher.ingest.cordis import CordisData
 from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.roles import ROLE_CONFIGS
-from matcher.retrieval.embed import load_encoder
-from matcher.storage.store import Store
-
-DATES = ("2023-10-01", "2024-01-01", "2024-04-01")
 
 
 def main(catalogue: str, weights_arg: str, out: str | None = None) -> None:
     weights = [float(w) for w in weights_arg.split(",")]
-    settings = get_settings()
-    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
-    encoder = load_encoder(settings.model)
-    cat = CordisData.read(catalogue)
     results = []
-    for date in DATES:
-        ev = evaluate.prepare(evaluate.Split.make(cat, None, date), encoder, cache, 3)
+    for ev in split_evaluations(catalogue):
         variants = {"no-size": Pipeline(replace(ROLE_CONFIGS["default"], activity_weight=0.0)),
                     "company-no-size": Pipeline(replace(ROLE_CONFIGS["company"], activity_weight=0.0))}
         for w in weights:

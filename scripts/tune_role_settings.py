@@ -11,18 +11,13 @@ from __future__ import annotations
 import sys
 from dataclasses import fields, replace
 
-from matcher.config import get_settings
-from matcher.evaluation import evaluate
+from tuning import DATES, split_evaluations
+
 from matcher.evaluation.roles_eval import run_roles
 from matcher.evaluation.splits import combine
-from matcher.ingest.cordis import CordisData
 from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.roles import KIND_GROUPS, ROLE_CONFIGS
-from matcher.retrieval.embed import load_encoder
 from matcher.retrieval.retrieve import RankingConfig
-from matcher.storage.store import Store
-
-DATES = ("2023-10-01", "2024-01-01", "2024-04-01")
 
 
 def parse(spec: str) -> tuple[str, dict[str, object]]:
@@ -43,13 +38,8 @@ def main(catalogue: str, group: str, specs: list[str]) -> None:
         sys.exit(f"unknown group {group!r}; one of: {', '.join(KIND_GROUPS)}")
     base = ROLE_CONFIGS.get(group, ROLE_CONFIGS["default"])
     variants = dict(parse(s) for s in specs)
-    settings = get_settings()
-    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
-    encoder = load_encoder(settings.model)
-    cat = CordisData.read(catalogue)
     results = []
-    for date in DATES:
-        ev = evaluate.prepare(evaluate.Split.make(cat, None, date), encoder, cache, 3)
+    for ev in split_evaluations(catalogue):
         results.append(run_roles(ev, ["bm25", "matcher"], {
             name: Pipeline(replace(base, **changes)) for name, changes in variants.items()}))
     block = combine(list(DATES), results)["groups"][group]

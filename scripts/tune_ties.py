@@ -10,35 +10,26 @@ from __future__ import annotations
 import json
 import sys
 
-from matcher.config import get_settings
-from matcher.evaluation import evaluate
-from matcher.evaluation.splits import combine
-from matcher.ingest.cordis import CordisData
-from matcher.ranking.pipeline import Pipeline
-from matcher.retrieval.embed import load_encoder
-from matcher.retrieval.retrieve import RankingConfig
-from matcher.storage.store import Store
+from tuning import DATES, split_evaluations
 
-DATES = ("2023-10-01", "2024-01-01", "2024-04-01")
+from matcher.evaluation.splits import combine
+from matcher.ranking.pipeline import Pipeline
+from matcher.retrieval.retrieve import RankingConfig
+
 TASK = "seeded"
 
 
 def main(catalogue: str, settings_arg: str, out: str | None = None) -> None:
     variants = [(float(w), int(n)) for w, n in (x.split(":") for x in settings_arg.split(","))]
-    settings = get_settings()
-    cache = Store(f"sqlite:///{(settings.home / 'cache' / 'vectors.db').resolve()}")
-    encoder = load_encoder(settings.model)
-    cat = CordisData.read(catalogue)
     results = []
-    for date in DATES:
-        ev = evaluate.prepare(evaluate.Split.make(cat, None, date), encoder, cache, 3)
+    for ev in split_evaluations(catalogue):
         methods = {"bm25": ev.score(ev.rankings("bm25", TASK), TASK)}
         for w, within in [(0.0, 0), *variants]:
             p = Pipeline(RankingConfig(rerank=False, seed_weight=w, seed_within=within))
             methods[f"ties{w}/{within}"] = ev.score(ev.rankings("fusion", TASK, pipeline=p), TASK)
         n = sum(1 for q in ev.queries if q.gold - {q.coordinator})
         results.append({"task": TASK, "queries": n, "catalogue_organisations": len(ev.evidence_count),
-                        "model": encoder.model_id, "methods": methods})
+                        "model": ev.matcher.encoder.model_id, "methods": methods})
     res = combine(list(DATES), results)
     for name, e in res["methods"].items():
         x = e.get("x_bm25", {})
