@@ -45,14 +45,16 @@ class Matcher:
         config: the unlearned ranking settings; ranker: the learned ranker, when one is used.
         embed_lease: seconds a batch of texts claimed for embedding stays with this process unless renewed
             (PostgreSQL; other hosts take it again after that when this one dies).
+        sync_wait: seconds a query waits for a catch-up before it is answered from the previous snapshot
+            (None: until the catch-up ends; :meth:`IndexUpkeep.current`).
     """
 
     def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None, index_kind: str = "auto",
                  config: RankingConfig | None = None, ranker: Ranker | None = None,
-                 embed_lease: float = DEFAULT_LEASE) -> None:
+                 embed_lease: float = DEFAULT_LEASE, sync_wait: float | None = None) -> None:
         self.store = store
         self.encoder = encoder
-        self.upkeep = IndexUpkeep(store, encoder, index_dir, index_kind, embed_lease)
+        self.upkeep = IndexUpkeep(store, encoder, index_dir, index_kind, embed_lease, sync_wait)
         self.pipeline = Pipeline(config or RankingConfig(), ranker)  # replaced whole, never changed in place
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()  # query text -> vector, newest last
         self._qlock = threading.Lock()

@@ -32,10 +32,9 @@ def open_matcher(settings: Settings, store: Store | None = None) -> Matcher:
     BLAS bounded to the encoder's thread count (:func:`bound_threads`)."""
     bound_threads(default_threads())
     encoder = load_encoder(settings.model)
-    m = Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind,
-                ranker=load_default(settings.ranker, encoder.model_id, defer=True), embed_lease=settings.embed_lease)
-    m.upkeep.sync_wait = settings.sync_wait
-    return m
+    return Matcher(store or open_store(settings), encoder, settings.index_dir, settings.index_kind,
+                   ranker=load_default(settings.ranker, encoder.model_id, defer=True),
+                   embed_lease=settings.embed_lease, sync_wait=settings.sync_wait)
 
 
 _SHARED: dict[tuple[str, ...], Matcher] = {}

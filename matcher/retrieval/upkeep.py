@@ -49,7 +49,8 @@ class IndexUpkeep:
     """
 
     def __init__(self, store: Store, encoder: Encoder, index_dir: Path | None = None,
-                 index_kind: str = "auto", embed_lease: float = DEFAULT_LEASE) -> None:
+                 index_kind: str = "auto", embed_lease: float = DEFAULT_LEASE, sync_wait: float | None = None
+                 ) -> None:
         self.store = store
         self.embed_lease = embed_lease  # seconds another host waits for the batch of a host that died
         self.encoder = encoder
@@ -59,7 +60,7 @@ class IndexUpkeep:
         self._lock = threading.Lock()  # one sync at a time; queries never take it
         # seconds a query waits for a catch-up before it is answered from the previous snapshot (None: until
         # the catch-up ends); a catch-up after text changes takes minutes at a million organisations
-        self.sync_wait: float | None = None
+        self.sync_wait = sync_wait
         self._catching_up: _CatchUp | None = None  # the catch-up thread started for queries, while it runs
         self._catching_up_lock = threading.Lock()
 
