@@ -99,32 +99,38 @@ def bare_sentence_transformers(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
-    env, key = demo_env(home, args.model)
+def serve_and_drive(args: argparse.Namespace, env: dict[str, str], key: str, warm: list[str], texts: list[str],
+                    cwd: Path = ROOT) -> tuple[dict[str, object], dict[str, object]]:
+    """A server from checkout ``cwd``: warmed up on ``warm``, then ``texts`` searched and ``GET /health`` as the
+    reference; its ``/ready`` answer and the figures."""
     port = free_port()
-    server = start_server(env, port, args.workers)
+    server = start_server(env, port, args.workers, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, server, timeout=300)
-        if args.texts in ("long", "titles"):
-            pool = long_texts() if args.texts == "long" else titles()
-            warm, texts = pool[:args.warmup], pool[args.warmup:args.warmup + args.requests]
-        else:
-            warm = texts = queries()
         drive(url, key, "/v1/search", warm, args.warmup, args.clients, 60)  # warm-up: both workers load
         lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
         ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
     finally:
         stop_server(server)
-    r: dict[str, object] = {
-        "model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
-        "clients": args.clients, "texts": args.texts, "requests": len(lat), "search_rps": round(len(lat) / wall, 1),
-        "search_ms": summary(lat), "reference_health_rps": round(len(ref) / ref_wall, 1),
-        "reference_health_ms": summary(ref)}
+    return ready, {"requests": len(lat), "search_rps": round(len(lat) / wall, 1), "search_ms": summary(lat),
+                   "reference_health_rps": round(len(ref) / ref_wall, 1), "reference_health_ms": summary(ref)}
+
+
+def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
+    env, key = demo_env(home, args.model)
+    if args.texts in ("long", "titles"):
+        pool = long_texts() if args.texts == "long" else titles()
+        warm, texts = pool[:args.warmup], pool[args.warmup:args.warmup + args.requests]
+    else:
+        warm = texts = queries()
+    ready, figures = serve_and_drive(args, env, key, warm, texts)
+    r: dict[str, object] = {"model": ready.get("model"), "vectors": ready.get("vectors"), "workers": args.workers,
+                            "clients": args.clients, "texts": args.texts, **figures}
     if args.texts == "long" and args.bare:
         bare = bare_sentence_transformers(texts[:args.bare])
         r.update({"reference_bare_st_texts_per_s": round(bare, 2),
-                  "ratio_search_to_bare_st": round(len(lat) / wall / bare, 2)})
+                  "ratio_search_to_bare_st": round(float(figures["search_rps"]) / bare, 2)})  # type: ignore[arg-type]
     return r
 
 
@@ -140,18 +146,7 @@ def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
         if len(texts) < args.requests and args.texts != "demo":
             raise SystemExit(f"only {len(pool)} distinct texts: fewer requests or rounds")
         for name, cwd in sides.items():
-            port = free_port()
-            server = start_server(env, port, args.workers, cwd=cwd)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                wait_ready(url, server, timeout=300)
-                drive(url, key, "/v1/search", pool[:args.warmup], args.warmup, args.clients, 60)
-                lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
-                ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
-            finally:
-                stop_server(server)
-            rounds[name].append({"search_rps": round(len(lat) / wall, 1), "search_ms": summary(lat),
-                                 "reference_health_rps": round(len(ref) / ref_wall, 1)})
+            rounds[name].append(serve_and_drive(args, env, key, pool[:args.warmup], texts, cwd)[1])
             print(f"round {r + 1} {name}: {rounds[name][-1]['search_rps']} req/s", flush=True)
     mean = {name: round(sum(x["search_rps"] for x in v) / len(v), 1) for name, v in rounds.items()}  # type: ignore[misc]
     return {"model": args.model, "texts": args.texts, "workers": args.workers, "clients": args.clients,
