@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint eval clean
 
-ONNX := models/onnx/fp32/manifest.json
+ONNX := models/onnx/int8/manifest.json
 
 install: $(STAMP) $(ONNX)
 
@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
-# the serving encoder: MiniLM exported to ONNX from the installed package (offline; torch is used here only)
+# the serving encoder: MiniLM exported to ONNX from the installed package, fp32 and int8 (offline; torch is used
+# here only)
 $(ONNX): $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/matcher export-model
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.config import DEFAULT_MODEL
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -131,7 +133,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="Embed a CORDIS catalogue into the shared vector cache.")
     parser.add_argument("--catalogue", type=Path, default=SHARED / "cordis_he_all")
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     args = parser.parse_args()
     encoder = load_encoder(args.model)
     t0 = time.perf_counter()

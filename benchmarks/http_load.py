@@ -23,6 +23,11 @@ over the same demo home, each round on texts not used before, so that a change i
 its parent on the same machine in the same minutes (the machine's speed drifts between runs):
 
     .venv/bin/python benchmarks/http_load.py --texts titles --requests 900 --against /tmp/before --rounds 3
+
+With ``--against-model MODEL`` the other side runs ``MODEL`` instead of ``--model`` (from ``--against``'s
+checkout when given, else this one), to compare two encoders the same way:
+
+    .venv/bin/python benchmarks/http_load.py --texts long --requests 300 --against-model minilm-int8+use-m3
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from pathlib import Path
 import httpx
 from common import SHARED, machine_line, summary
 from http_search import ROOT, demo_env, free_port, queries, start_server, stop_server, wait_ready
+
+from matcher.config import DEFAULT_MODEL
 
 
 def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: int, max_s: float
@@ -137,8 +144,9 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, object]:
 def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
     """Rounds in which this checkout's server and ``--against``'s take turns; rates and latencies per round."""
     env, key = demo_env(home, args.model)
+    envs = {"this": env, "against": {**env, "MATCHER_MODEL": args.against_model or args.model}}
     pool = long_texts() if args.texts == "long" else titles() if args.texts == "titles" else queries()
-    sides = {"this": ROOT, "against": Path(args.against).resolve()}
+    sides = {"this": ROOT, "against": Path(args.against or ROOT).resolve()}
     rounds: dict[str, list[dict[str, object]]] = {name: [] for name in sides}
     for r in range(args.rounds):
         start = args.warmup + r * args.requests
@@ -146,11 +154,17 @@ def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
         if len(texts) < args.requests and args.texts != "demo":
             raise SystemExit(f"only {len(pool)} distinct texts: fewer requests or rounds")
         for name, cwd in sides.items():
-            rounds[name].append(serve_and_drive(args, env, key, pool[:args.warmup], texts, cwd)[1])
+            rounds[name].append(serve_and_drive(args, envs[name], key, pool[:args.warmup], texts, cwd)[1])
             print(f"round {r + 1} {name}: {rounds[name][-1]['search_rps']} req/s", flush=True)
     mean = {name: round(sum(x["search_rps"] for x in v) / len(v), 1) for name, v in rounds.items()}  # type: ignore[misc]
-    return {"model": args.model, "texts": args.texts, "workers": args.workers, "clients": args.clients,
-            "against": str(sides["against"]), "rounds": rounds, "mean_search_rps": mean,
+    bare: dict[str, object] = {}
+    if args.texts == "long" and args.bare:  # after the servers stopped, on the first round's texts
+        rate = bare_sentence_transformers(pool[args.warmup:args.warmup + args.bare])
+        bare = {"reference_bare_st_texts_per_s": round(rate, 2),
+                "ratio_search_to_bare_st": {name: round(m / rate, 2) for name, m in mean.items()}}
+    return {**bare, "model": args.model, "against_model": args.against_model or args.model, "texts": args.texts,
+            "workers": args.workers, "clients": args.clients, "against": str(sides["against"]), "rounds": rounds,
+            "mean_search_rps": mean,
             "this_over_against": round(mean["this"] / mean["against"], 2)}
 
 
@@ -162,12 +176,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=120.0)
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--texts", choices=["demo", "titles", "long"], default="demo",
                         help="demo: challenges and short needs (repeated); titles: distinct project titles; "
                              "long: distinct 1,000-character texts")
     parser.add_argument("--bare", type=int, default=60, help="texts of the bare sentence-transformers reference")
     parser.add_argument("--against", help="another checkout whose server takes turns with this one's")
+    parser.add_argument("--against-model", help="the model of the other side's server (default: --model)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of turns with --against")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -175,7 +190,7 @@ def main() -> None:
         args.requests, args.clients, args.warmup, args.model = 10, 2, 2, "use-m3"
     print(machine_line(), flush=True)
     with tempfile.TemporaryDirectory(prefix="matcher-bench-") as tmp:
-        if args.against:
+        if args.against or args.against_model:
             c = compare(args, Path(tmp))
             print("RESULT " + json.dumps(c))
             return

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from matcher.config import DEFAULT_MODEL
+
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_QUERIES = ["microneedle patch for insulin delivery", "wearable ECG remote monitoring",
                  "MRI-compatible surgical robot", "valdetectie bij ouderen thuis", "organ-on-chip drug testing",
@@ -149,7 +151,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="searches to time (at most 5000)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed searches first")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop timing after this long")
-    parser.add_argument("--model", default="minilm+use-m3", help="MATCHER_MODEL (the default of the service)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="MATCHER_MODEL (the default of the service)")
     parser.add_argument("--home", type=Path, help="an existing MATCHER_HOME with the demo (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()

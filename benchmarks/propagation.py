@@ -26,6 +26,7 @@ from pathlib import Path
 from common import machine_line, summary
 from sqlalchemy import create_engine, text
 
+from matcher.config import DEFAULT_MODEL
 from matcher.domain import Organisation
 from matcher.engine import Matcher
 from matcher.retrieval.embed import load_encoder
@@ -87,7 +88,7 @@ def main() -> None:
     ap.add_argument("--url", default=os.environ.get("MATCHER_TEST_POSTGRES_URL", ""))
     ap.add_argument("--writes", type=int, default=20)
     ap.add_argument("--poll", type=float, default=2.0)
-    ap.add_argument("--model", default="minilm+use-m3")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--small", action="store_true", help="a smoke run: 3 writes, use-m3, polling every 0.5 s")
     args = ap.parse_args()
     if not args.url:

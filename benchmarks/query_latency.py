@@ -14,7 +14,7 @@ Queries: half real project texts of the catalogue (title and objective), half sh
 needs; challenges are real project texts stored as challenges wanting SMEs, companies or
 institutes; partner requests are for organisations with evidence.
 
-    .venv/bin/python benchmarks/query_latency.py                       # health + he_all, minilm+use-m3
+    .venv/bin/python benchmarks/query_latency.py                       # health + he_all, the default model
     .venv/bin/python benchmarks/query_latency.py --model use-m3 --catalogues he_all
     .venv/bin/python benchmarks/query_latency.py --small               # a month of projects (smoke)
 """
@@ -33,6 +33,7 @@ import numpy as np
 from common import SHARED, catalogue_store, machine_line, summary, timed
 from http_search import SHORT_QUERIES
 
+from matcher.config import DEFAULT_MODEL
 from matcher.domain import Challenge
 from matcher.engine import Matcher, Query
 from matcher.queries import challenge_query, partners_for, partners_query, suggest_for_challenge
@@ -120,7 +121,7 @@ def measure(name: str, store: Store, encoder: Encoder, n: int) -> dict[str, obje
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="a month of health projects, use-m3, 3 queries")
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--catalogues", default="health,he_all", help="comma-separated: health, he_all")
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--json", action="store_true")

@@ -20,7 +20,7 @@ its documents (document i holds the terms of real document i mod n_real, with th
 IDF), so a query term's list grows with the catalogue as it would; tokenising a million texts is
 not done here.
 
-    .venv/bin/python benchmarks/scale_1m.py            # 1,000,000 vectors, minilm+use-m3
+    .venv/bin/python benchmarks/scale_1m.py            # 1,000,000 vectors, the default model
     .venv/bin/python benchmarks/scale_1m.py --small    # 20,000 vectors, use-m3, random base (smoke)
 """
 
@@ -35,6 +35,7 @@ import faiss
 import numpy as np
 from common import SHARED, catalogue_store, machine_line, summary, timed
 
+from matcher.config import DEFAULT_MODEL
 from matcher.domain import Filters
 from matcher.engine import Matcher, Query
 from matcher.retrieval.catalogue import Catalogue
@@ -268,7 +269,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="20,000 vectors, use-m3, few queries (smoke test)")
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--nprobe", default="8,16,32,64")
     parser.add_argument("--pipeline-queries", type=int, default=20, help="queries per shape through the pipeline")
     parser.add_argument("--short-queries", action="store_true",

@@ -34,6 +34,8 @@ import httpx
 from common import BENCH_HOME, ROOT, machine_line, summary
 from http_search import free_port, start_server, stop_server
 
+from matcher.config import DEFAULT_MODEL
+
 REFERENCE = ("import sys, faiss; from matcher.retrieval.embed import load_encoder; load_encoder(sys.argv[1]); "
              "faiss.read_index(sys.argv[2])")
 
@@ -94,7 +96,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="an empty catalogue, use-m3, one run (smoke)")
     parser.add_argument("--catalogue", default="he_all",
                         help="he_all or health (var/bench/cordis_<name>), or demo (loaded with its shipped vectors)")
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--synthetic-vectors", action="store_true",
                         help="random vectors for texts without one (start-up does not read their values)")

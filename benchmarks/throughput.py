@@ -3,15 +3,15 @@ and MiniLM's cost per text on each backend (sentence-transformers on torch, ONNX
 
 The pipeline: a CORDIS subset imported into a fresh store (no vector cache), then
 ``Matcher.embed_missing`` (batched ``encode_documents``, normalisation, concatenation, storing the
-vectors). The reference: each part's bare encode on the same texts (the ONNX session's own batch call
-for MiniLM, ``USE.encode`` for use-m3) with the encoder's batch size. The reference is timed
+vectors). The reference: each part's bare encode on the same texts (the encoder's own ONNX Runtime calls
+for MiniLM, one text each; ``USE.encode`` for use-m3 in the encoder's batches). The reference is timed
 before and after the pipeline and averaged, so drift of the machine's load cancels out.
 
 The backends (``--backends``): one text per call, as a query is encoded, for short texts (project
 titles) and 1,000-character texts (title and objective cut to 1,000 characters), the backends taking
 turns on each text so that the machine's load falls on all alike; and the same long texts as
-documents (batches), in texts per second. Each backend uses ``MATCHER_THREADS`` threads (default:
-every core).
+documents (``encode_documents``: torch in batches of 32, ONNX one text per call), in texts per second.
+Each backend uses ``MATCHER_THREADS`` threads (default: every core).
 
     .venv/bin/python benchmarks/throughput.py --texts 96 --backends torch,fp32,int8
     .venv/bin/python benchmarks/throughput.py --small
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from common import SHARED, machine_line, summary, timed
 
+from matcher.config import DEFAULT_MODEL
 from matcher.engine import Matcher
 from matcher.ingest.cordis import CordisData, import_cordis
 from matcher.retrieval.embed import MiniLMEncoder, MiniLMTorchEncoder, default_threads, load_encoder
@@ -37,7 +38,7 @@ def bare_encode(encoder, texts: list[str]) -> float:  # type: ignore[no-untyped-
     """Seconds the parts' bare models take on ``texts`` (the same batch sizes as the pipeline)."""
     t0 = time.perf_counter()
     for part in getattr(encoder, "parts", None) or [encoder]:
-        if isinstance(part, MiniLMEncoder):  # the ONNX session's batch call (tokenise, run, pool)
+        if isinstance(part, MiniLMEncoder):  # the ONNX session's calls (tokenise, run, pool), one per text
             part._encode(texts)
             continue
         model = part._model
@@ -75,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="8 texts, use-m3 (smoke test)")
     parser.add_argument("--texts", type=int, default=96, help="project texts to import and embed")
-    parser.add_argument("--model", default="minilm+use-m3")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--backends", default="torch,fp32,int8",
                         help="MiniLM backends to compare per text: torch, fp32, int8 (empty: none)")
     parser.add_argument("--json", action="store_true")

@@ -5,7 +5,7 @@ The public API, imported on first use (so ``import matcher.errors`` stays light)
     from matcher import Matcher, Query, Store, Settings, load_encoder
 
     store = Store("sqlite:///var/matcher.db")
-    m = Matcher(store, load_encoder("minilm+use-m3"), index_dir=Path("var/index"))
+    m = Matcher(store, load_encoder("minilm-int8+use-m3"), index_dir=Path("var/index"))
     m.sync()
     for s in m.search(Query("needle-free injection for children", k=5)):
         print(s.rank, s.organisation.name, s.explanation["evidence"][0]["sentence"])

@@ -416,7 +416,7 @@ def train_ranker_cmd(
 
 @app.command("export-model")
 def export_model_cmd(variant: Annotated[list[str] | None, typer.Option(
-        "--variant", help="fp32 (the served default) or int8 (repeatable; default fp32).")] = None,
+        "--variant", help="fp32 or int8 (repeatable; default both: int8 is served, fp32 is its source).")] = None,
         force: Annotated[bool, typer.Option(help="Export again even if the folder is up to date.")] = False,
         as_json: JsonOpt = False) -> None:
     """Export the packaged MiniLM to ONNX under models/onnx/ (make install runs this; needs torch, offline).
@@ -426,7 +426,7 @@ def export_model_cmd(variant: Annotated[list[str] | None, typer.Option(
     """
     from matcher.retrieval import onnx_model
 
-    variants = variant or ["fp32"]
+    variants = variant or list(onnx_model.VARIANTS)
     for v in variants:  # validated before any work
         if v not in onnx_model.VARIANTS:
             raise InvalidInput(f"unknown variant {v!r}; expected one of: {', '.join(onnx_model.VARIANTS)}")

