@@ -15,6 +15,7 @@ from matcher.consortium.firms import name_cue
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
 from matcher.engine import MAX_K, Matcher
 from matcher.ranking.roles import KIND_GROUPS, Role, derive_roles, group_of, need_text, role_pipeline, roles_of
+from matcher.retrieval.bridge import query_terms
 from matcher.storage.keys import verdicts_for
 from matcher.text import tokens
 
@@ -198,7 +199,7 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
     title = base.text.split(". ")[0]  # a challenge's text starts with its title
     out = []
     for (role, q), suggestions in zip(asked, found):
-        terms = set(tokens(f"{q.text} {title}"))
+        terms = query_terms(f"{q.text} {title}")  # a Dutch need: its English renderings too
         kept = [s for s in suggestions if on_topic(s, terms) and not (role.name == "company" and _service(s))]
         if q.context:
             kept = [s for s in kept if _near_question(s)]

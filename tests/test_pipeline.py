@@ -15,11 +15,13 @@ from matcher.ranking import feedback
 from matcher.ranking.explain import explain
 from matcher.ranking.pipeline import Pipeline, cut
 from matcher.retrieval import fuse
+from matcher.retrieval.bridge import query_terms
 from matcher.retrieval.embed import Encoder
 from matcher.retrieval.retrieve import RankingConfig, retrieve
 from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
 from matcher.storage.store import Store
+from matcher.text import tokens
 
 TEXT = "clinical trial of a new vaccine against infections"
 
@@ -119,6 +121,20 @@ def test_a_dutch_question_says_it_also_searched_in_english(m: Matcher) -> None:
     english = m.search(Query(TEXT, 3))
     assert dutch and all(s.explanation["searched"] == "searched in Dutch and English" for s in dutch)
     assert english and all("searched" not in s.explanation for s in english)
+
+
+def test_a_dutch_questions_explanation_shows_the_english_evidence_words_it_met(m: Matcher) -> None:
+    """The evidence is English and the Dutch words share no stem with it ("kanker", "beeldvorming"); the
+    question is searched with their English renderings (the lexical bridge), and the explanation shows which of
+    those words each piece of evidence holds, as it does for an English question."""
+    for question in ("beeldvorming van kanker", "cancer imaging"):
+        found = m.search(Query(question, 5))
+        shown = [(t, ev["sentence"]) for s in found for ev in s.explanation["evidence"] for t in ev["terms"]]
+        asked = query_terms(question)  # "kanker": cancer, tumour, oncologic, ...
+        assert set(tokens(" ".join(t for t, _ in shown))) & {"cancer", "imag"}
+        assert all(set(tokens(t)) & asked for t, _ in shown)
+        assert all(t.lower() in sentence.lower() for t, sentence in shown)
+    assert not set(tokens("beeldvorming van kanker")) & {"cancer", "imag"}  # no stem in common with English
 
 
 def test_ties_raise_the_askers_past_partners_as_far_as_the_text_fits_them(m: Matcher) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from matcher.domain import Organisation, Suggestion
 from matcher.ranking.features import FEATURES
 from matcher.ranking.rank import Ranker
-from matcher.retrieval.bridge import searched_in
+from matcher.retrieval.bridge import query_terms, searched_in
 from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
 from matcher.storage.store import Store
@@ -154,7 +154,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) ->
     """
     rows = store.evidence_for_texts([t for w in wanted for t in w[1]], [w[0] for w in wanted])
     by_key = {(r["organisation_id"], r["text_id"]): r for r in rows}
-    q = frozenset(tokens(query))
+    q = frozenset(query_terms(query))  # a Dutch question: its English renderings too
     out = []
     for org_id, text_ids, scores, *more in wanted:
         contexts = more[0] if more else [None] * len(text_ids)

@@ -206,6 +206,19 @@ def weighted_terms(text: str, language: str, glossary: Glossary | None = None) -
     return dict(out)
 
 
+def query_terms(text: str) -> set[str]:
+    """The stemmed terms a question is searched with: its own, and for a Dutch or mixed question also their
+    English renderings (what BM25 scores, :func:`weighted_terms`), so that an explanation can show which words
+    of the English evidence met a Dutch question.
+
+    >>> sorted(query_terms("hartfalen thuis")), sorted(query_terms("heart failure"))
+    (['failur', 'hartfalen', 'heart', 'home', 'thui'], ['failur', 'heart'])
+    """
+    language = detect_language(text)
+    own = set(tokens(text))
+    return own if language == "en" else own | set(weighted_terms(text, language))
+
+
 def searched_in(text: str) -> str | None:
     """The line an explanation may show: ``"searched in Dutch and English"`` for a Dutch or mixed query.
 
