@@ -91,9 +91,9 @@ class MiniLMEncoder:
     Every text is encoded alone, documents as well as questions: one ONNX Runtime call per text, nothing
     padded. int8 quantises activations per call, so in a batch a text's vector would depend on the texts
     beside it (the service, one question at a time, and ``matcher eval``, many, would then rank apart; a
-    re-embedded document would move); and alone is also faster on these CPUs: a 1,500-character document
-    37 ms alone against 53 ms in batches of 32 (fp32, one thread), 21 against 27 ms (int8)
-    (docs/BENCHMARKS.md, "Each text alone").
+    re-embedded document would move); and alone is also faster on these CPUs: a whole project text 37 ms
+    alone against 53 ms in batches of 32 (fp32, one thread), 21 against 27 ms (int8) (docs/BENCHMARKS.md,
+    "int8 as the default, each text encoded alone").
 
     Args:
         variant: ``fp32`` (the vectors of sentence-transformers) or ``int8`` (quantised; its own model id).
