@@ -24,7 +24,8 @@ from matcher.engine import MAX_K
 from matcher.messages import Message
 from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.roles import KIND_GROUPS, derive_roles, need_text, role_pipeline
-from matcher.text import tokens, words
+from matcher.retrieval.bridge import query_terms
+from matcher.text import words
 
 ROLE_DEPTH = 10  # a role's best on-topic candidates, any of whom may fill it
 ROLE_ROOM = 3  # a role's query asks for this many times ROLE_DEPTH, so off-topic ones can be dropped
@@ -119,7 +120,7 @@ def fill_candidates(asked: Sequence[tuple[CallRole, Query, Pipeline]], rankings:
     out: dict[int, CallRole] = {}
     best: dict[int, float] = {}
     for (role, query, _p), ranking in zip(asked, rankings):
-        terms = set(tokens(f"{query.text} {title}"))
+        terms = query_terms(f"{query.text} {title}")  # as the challenge page's roles: Dutch needs in English too
         kept = [s for s in ranking if s.organisation.id is not None and on_topic(s, terms)][:ROLE_DEPTH]
         key = id(role)
         if key not in out:
