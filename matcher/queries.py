@@ -199,7 +199,7 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
     title = base.text.split(". ")[0]  # a challenge's text starts with its title
     out = []
     for (role, q), suggestions in zip(asked, found):
-        terms = query_terms(f"{q.text} {title}")  # a Dutch need: its English renderings too
+        terms = need_terms(q.text, title)
         kept = [s for s in suggestions if on_topic(s, terms) and not (role.name == "company" and _service(s))]
         if q.context:
             kept = [s for s in kept if _near_question(s)]
@@ -207,6 +207,13 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
         out.append(RoleSuggestions(role, [replace(s, rank=i, explanation={**s.explanation, "role": role.name})
                                           for i, s in enumerate(kept, 1)]))
     return out
+
+
+def need_terms(need: str, title: str) -> set[str]:
+    """The terms :func:`on_topic` looks for in the evidence shown: those of a role's need and of the question's
+    title, a Dutch need's English renderings included (:func:`~matcher.retrieval.bridge.query_terms`, as the
+    explanation chose the evidence sentence by)."""
+    return query_terms(f"{need} {title}")
 
 
 def on_topic(s: Suggestion, terms: set[str]) -> bool:

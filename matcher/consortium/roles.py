@@ -24,7 +24,6 @@ from matcher.engine import MAX_K
 from matcher.messages import Message
 from matcher.ranking.pipeline import Pipeline
 from matcher.ranking.roles import KIND_GROUPS, derive_roles, need_text, role_pipeline
-from matcher.retrieval.bridge import query_terms
 from matcher.text import words
 
 ROLE_DEPTH = 10  # a role's best on-topic candidates, any of whom may fill it
@@ -115,12 +114,12 @@ def fill_candidates(asked: Sequence[tuple[CallRole, Query, Pipeline]], rankings:
                     title: str, floor: float) -> list[CallRole]:
     """Each asked role with the best on-topic candidates of each of its queries, scores divided by the
     best score of its own ranking (its first query), or by ``floor`` if nobody reaches it."""
-    from matcher.queries import on_topic  # here: matcher.queries imports this package (the service-firm cue)
+    from matcher.queries import need_terms, on_topic  # here: matcher.queries imports this package (its firm cue)
 
     out: dict[int, CallRole] = {}
     best: dict[int, float] = {}
     for (role, query, _p), ranking in zip(asked, rankings):
-        terms = query_terms(f"{query.text} {title}")  # as the challenge page's roles: Dutch needs in English too
+        terms = need_terms(query.text, title)  # the same test as the challenge page's roles
         kept = [s for s in ranking if s.organisation.id is not None and on_topic(s, terms)][:ROLE_DEPTH]
         key = id(role)
         if key not in out:

@@ -121,12 +121,13 @@ def _analysed(text: str) -> tuple[tuple[str, tuple[tuple[str, frozenset[str]], .
 
 
 def best_sentence(query: str, text: str) -> tuple[str, list[str]]:
-    """The sentence of ``text`` sharing most (stemmed) terms with ``query``, and those terms.
+    """The sentence of ``text`` sharing most (stemmed) terms with ``query`` (a Dutch query: its English renderings
+    too), and those terms.
 
     >>> best_sentence("needle-free injection", "We build pumps. Our needle-free jet injects drugs.")
     ('Our needle-free jet injects drugs.', ['needle-free', 'injects'])
     """
-    return _best_sentence(frozenset(tokens(query)), text)
+    return _best_sentence(frozenset(query_terms(query)), text)
 
 
 def _best_sentence(q: frozenset[str], text: str) -> tuple[str, list[str]]:
@@ -154,7 +155,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) ->
     """
     rows = store.evidence_for_texts([t for w in wanted for t in w[1]], [w[0] for w in wanted])
     by_key = {(r["organisation_id"], r["text_id"]): r for r in rows}
-    q = frozenset(query_terms(query))  # a Dutch question: its English renderings too
+    q = frozenset(query_terms(query))  # tokenised once for every text; a Dutch question's English renderings too
     out = []
     for org_id, text_ids, scores, *more in wanted:
         contexts = more[0] if more else [None] * len(text_ids)
