@@ -93,7 +93,7 @@ def full_array_retrieve(snap, query: Query, qvec: np.ndarray, config) -> Ranking
     org_ok = cat.allowed_orgs(query.filters, query.visible)
     doc_ok = cat.docs_of(org_ok)
     n, n_ok = len(cat.doc_ids), int(doc_ok.sum())
-    lex_all = lex.scores(query.text)
+    lex_all = lex.scores(query.text, config.lexical_terms)
     depth = config.depth
     while True:
         scores, ids = snap.vectors.search(qvec, min(depth, max(n_ok, 1)), None if n_ok == n else cat.doc_ids[doc_ok])
@@ -224,8 +224,14 @@ def pipeline(index: VectorIndex, cat: Catalogue, lex: LexicalIndex, encoder, tex
                                          exclude_ids=[int(rng.integers(cat.n_orgs))]),
         "partners": lambda i: Filters(exclude_ids=rng.integers(cat.n_orgs, size=20).tolist()),
     }
-    res: dict[str, object] = {}
-    ref_embed, ref_faiss, ref_deep, lexical = [], [], [], []
+    from dataclasses import replace
+
+    from matcher.ranking.pipeline import Pipeline
+
+    cap = m.pipeline.config.lexical_terms
+    every_term = Pipeline(replace(m.pipeline.config, lexical_terms=0), None)  # BM25 over all the question's terms
+    res: dict[str, object] = {"lexical_terms": cap}
+    ref_embed, ref_faiss, ref_deep, lexical, lexical_all = [], [], [], [], []
     vectors = {}
     for text in texts:
         t_e = time.perf_counter()
@@ -233,30 +239,38 @@ def pipeline(index: VectorIndex, cat: Catalogue, lex: LexicalIndex, encoder, tex
         ref_embed.append((time.perf_counter() - t_e) * 1000)
     snap = m.upkeep.snapshot_
     for name, make in shapes.items():
-        stages, old, same = [], [], 0
+        stages, old, every, same, shared = [], [], [], 0, []
         for i, text in enumerate(texts):
             qv = vectors[text]
             if name == "search":
                 ref_faiss.append(timed(lambda qv=qv: index._index.search(qv[None, :], 10, params=params)))
                 ref_deep.append(timed(lambda qv=qv: index.search(qv, m.pipeline.config.depth)))
-                lexical.append(timed(lambda text=text: lex.matches(text)))
+                lexical.append(timed(lambda text=text: lex.matches(text, terms=cap)))
+                lexical_all.append(timed(lambda text=text: lex.matches(text)))
             query = Query(text, 10, make(i))
             out: dict[str, object] = {}
             stages.append(timed(lambda query=query, qv=qv, out=out: out.update(
                 new=m.rank_with_vector(query, qv, explain=False))))
             old.append(timed(lambda query=query, qv=qv, out=out: out.update(
                 old=full_array_retrieve(snap, query, qv, m.pipeline.config))))
-            same += ([s.organisation.id for s in out["new"]]  # type: ignore[attr-defined]
-                     == cat.org_ids[out["old"].order[:10]].tolist())  # type: ignore[attr-defined]
+            every.append(timed(lambda query=query, qv=qv, out=out: out.update(
+                every=m.rank_with_vector(query, qv, explain=False, pipeline=every_term))))
+            top = [s.organisation.id for s in out["new"]]  # type: ignore[attr-defined]
+            same += top == cat.org_ids[out["old"].order[:10]].tolist()  # type: ignore[attr-defined]
+            shared.append(len(set(top) & {s.organisation.id for s in out["every"]}))  # type: ignore[attr-defined]
         res[name] = summary(stages)
         res[f"{name}_full_arrays"] = summary(old)
+        res[f"{name}_every_term"] = summary(every)
         res[f"{name}_identical_top10"] = f"{same}/{len(texts)}"
+        res[f"{name}_top10_shared_with_every_term"] = round(float(np.mean(shared)), 2)
         print(f"pipeline {name}: {res[name]}; full arrays (before): {res[f'{name}_full_arrays']}; "
-              f"identical top 10: {same}/{len(texts)}", flush=True)
+              f"identical top 10: {same}/{len(texts)}; every term: {res[f'{name}_every_term']} "
+              f"(top 10 shared: {res[f'{name}_top10_shared_with_every_term']})", flush=True)
     res["reference_embed_ms"] = summary(ref_embed)
     res["reference_bare_faiss_ms"] = summary(ref_faiss)
     res["reference_dense_at_depth_ms"] = summary(ref_deep)
     res["lexical_matches_ms"] = summary(lexical)
+    res["lexical_matches_every_term_ms"] = summary(lexical_all)
     res["ratio_p50_vs_full_arrays"] = {k: round(res[k]["p50"] / res[f"{k}_full_arrays"]["p50"], 3)  # type: ignore[index]
                                        for k in shapes}
     res["ratio_p50_vs_dense_at_depth"] = {k: round(res[k]["p50"] / res["reference_dense_at_depth_ms"]["p50"], 2)  # type: ignore[index]

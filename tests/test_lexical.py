@@ -49,6 +49,30 @@ def test_top_k_equals_the_top_of_every_score(index: LexicalIndex, query: str, k:
         assert len(pos) == min(k, int((every > 0).sum())) > 0
 
 
+def test_a_long_question_is_read_through_its_most_telling_terms(index: LexicalIndex, health: CordisData) -> None:
+    """A project's objective as the question: the pipeline's cap (64 terms) keeps the terms of highest idf x
+    count, reads far fewer postings than all of its terms hold, and gives bm25s's scores for those terms."""
+    query = max((project_text(p["title"], p["objective"]) for p in health.projects.values()), key=len)
+    written = index.search_terms(query)
+    count: dict[str, float] = {}
+    for t, w in written:
+        assert w is None  # English: every occurrence once, as bm25s scores it
+        count[t] = count.get(t, 0.0) + 1
+    assert len(count) > 100
+    kept = index.search_terms(query, 64)
+    assert len(kept) == 64 and all(w == count[t] for t, w in kept)
+    assert [t for t, _w in kept] == [t for t in count if t in dict(kept)]  # in the order first written
+    n = len(index)
+    telling = {t: np.log1p((n - df * n + 0.5) / (df * n + 0.5)) * count[t]
+               for t, df in zip(count, index.document_frequency(list(count)))}
+    assert min(telling[t] for t, _w in kept) >= max(v for t, v in telling.items() if t not in dict(kept))
+    postings = dict(zip(count, index.document_frequency(list(count)) * n))
+    assert sum(postings[t] for t, _w in kept) < 0.5 * sum(postings.values())
+    every = index.scores(query, 64)
+    pos, score = index.matches(query, terms=64)
+    assert np.array_equal(pos, np.flatnonzero(every > 0)) and np.array_equal(score, every[pos])
+
+
 def test_an_empty_index_matches_nothing() -> None:
     pos, score = LexicalIndex().matches("vaccine")
     assert len(pos) == len(score) == 0

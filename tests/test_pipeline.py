@@ -21,7 +21,7 @@ from matcher.retrieval.retrieve import RankingConfig, retrieve
 from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
 from matcher.storage.store import Store
-from matcher.text import tokens
+from matcher.text import project_text, tokens
 
 TEXT = "clinical trial of a new vaccine against infections"
 
@@ -213,8 +213,8 @@ def _reference_retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: 
     from matcher.retrieval.retrieve import _mix
     from matcher.retrieval.scores import DocScores
 
-    lex_q = lex.scores(query.text)
-    lex_c = lex.scores(query.context) if query.context and context_vec is not None else None
+    lex_q = lex.scores(query.text, config.lexical_terms)
+    lex_c = lex.scores(query.context, config.lexical_terms) if query.context and context_vec is not None else None
     depth = config.depth
     while True:
         docs = DocScores(*doc_scores(qvec, lex_q, depth))
@@ -248,11 +248,16 @@ REFERENCE_QUERIES = [
 
 @pytest.mark.parametrize("fusion", ["zsum", "rrf", "dense", "bm25"])
 @pytest.mark.parametrize("depth", [1000, 20])
-def test_top_k_retrieval_equals_scoring_every_document(m: Matcher, fusion: str, depth: int) -> None:
+def test_top_k_retrieval_equals_scoring_every_document(m: Matcher, small_cordis: CordisData, fusion: str,
+                                                        depth: int) -> None:
     snap = m.upkeep.current()
+    longest = max(small_cordis.projects.values(), key=lambda p: len(p["objective"]))
+    long = Query(project_text(longest["title"], longest["objective"]), 10)  # read through its 64 telling terms
+    assert len({t for t, _w in snap.lexical.search_terms(long.text)}) > 64
     for config in (RankingConfig(fusion=fusion, depth=depth),
-                   RankingConfig(fusion=fusion, depth=depth, top_evidence=2, decay=0.5, context_mix="both")):
-        for q in REFERENCE_QUERIES:
+                   RankingConfig(fusion=fusion, depth=depth, top_evidence=2, decay=0.5, context_mix="both"),
+                   RankingConfig(fusion=fusion, depth=depth, lexical_terms=0)):
+        for q in [*REFERENCE_QUERIES, long]:
             qvec = m.query_vectors([q.text])[0]
             cvec = m.query_vectors([q.context])[0] if q.context else None
             got, want = retrieve(snap, q, qvec, config, cvec), _reference_retrieve(snap, q, qvec, config, cvec)

@@ -34,11 +34,13 @@ from matcher.storage.store import Store
 DEPTH = 100
 METHODS = ("random", "popularity", "tfidf", "bm25", "dense", "hybrid", "fusion", "matcher")
 TASKS = ("cold", "seeded")
-# the single retrievers and rrf are baselines: text only, no ties to the one asking (seed_weight=0);
-# fusion is the whole unlearned pipeline (ties included), matcher the production default
-METHOD_CONFIGS = {"bm25": RankingConfig(fusion="bm25", seed_weight=0.0),
+# the single retrievers and rrf are baselines: text only, no ties to the one asking (seed_weight=0), BM25
+# over every term of the question as written (lexical_terms=0); fusion is the whole unlearned pipeline
+# (ties included), matcher the production default
+METHOD_CONFIGS = {"bm25": RankingConfig(fusion="bm25", seed_weight=0.0, lexical_terms=0),
                   "dense": RankingConfig(fusion="dense", seed_weight=0.0),
-                  "hybrid": RankingConfig(fusion="rrf", seed_weight=0.0), "fusion": RankingConfig(rerank=False),
+                  "hybrid": RankingConfig(fusion="rrf", seed_weight=0.0, lexical_terms=0),
+                  "fusion": RankingConfig(rerank=False),
                   "matcher": RankingConfig()}
 Step = Callable[[str, int], Callable[[int], None] | None]
 

@@ -6,6 +6,13 @@ change. A query reads only the posting lists of its own terms (:meth:`LexicalInd
 the inverted index bm25s keeps as a CSC matrix: one column of precomputed term scores per
 term), so its cost follows the texts that hold its terms, not the size of the catalogue;
 :meth:`LexicalIndex.scores` (every text, through bm25s) is the reference it is tested against.
+
+A long question (a project's objective: about 130 distinct terms) may be read through its ``terms``
+most telling terms only (:meth:`LexicalIndex.search_terms`: the highest idf x count), the way the
+pipeline reads it (``RankingConfig.lexical_terms``): the dropped terms are the common ones, whose
+posting lists are the long ones (at 64 terms a project text reads a quarter of the postings its
+distinct terms hold), and ``matcher eval`` measured no loss beyond the splits' spread
+(docs/EVALUATION.md, "Long questions read through their 64 most telling terms").
 """
 
 from __future__ import annotations
@@ -92,9 +99,11 @@ class LexicalIndex:
                 out[k] = (indptr[col + 1] - indptr[col]) / len(self)
         return out
 
-    def matches(self, query: str, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def matches(self, query: str, allowed: np.ndarray | None = None,
+                terms: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The texts with a positive BM25 score for ``query``: (positions into ``ids_``, ascending;
-        their float32 scores), among ``allowed`` (an (n,) bool mask) when given.
+        their float32 scores), among ``allowed`` (an (n,) bool mask) when given; read through the
+        query's ``terms`` most telling terms when it has more (0: all, :meth:`search_terms`).
 
         The same numbers as :meth:`scores` at those positions: each term's column is added in the
         same order, in float32, with ``np.add.at`` as bm25s does (measured 2x faster than an indexed
@@ -104,7 +113,8 @@ class LexicalIndex:
         none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         if self._bm25 is None or len(self) == 0:
             return none
-        columns = self._columns(query)
+        vocab = self._bm25.vocab_dict
+        columns = [(vocab[t], w) for t, w in self.search_terms(query, terms)]
         if not columns:
             return none
         data, indices, indptr = (self._bm25.scores[k] for k in ("data", "indices", "indptr"))
@@ -117,38 +127,52 @@ class LexicalIndex:
             pos = pos[allowed[pos]]
         return pos, acc[pos]
 
-    def top(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, query: str, k: int, allowed: np.ndarray | None = None,
+            terms: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best texts for ``query`` (positions, best first, ties by position; scores)."""
         from matcher.retrieval.fuse import top_k
 
-        pos, score = self.matches(query, allowed)
+        pos, score = self.matches(query, allowed, terms)
         best = top_k(score, k)
         return pos[best], score[best]
 
-    def _columns(self, query: str) -> list[tuple[int, float | None]]:
-        """The query's term columns in scoring order, each with its weight (None: as written, English)."""
-        assert self._bm25 is not None
+    def search_terms(self, query: str, terms: int = 0) -> list[tuple[str, float | None]]:
+        """The indexed terms ``query`` is scored with, in scoring order, each with its weight (None: once
+        per occurrence, an English query as written; a Dutch or mixed one goes over the lexical bridge).
+
+        With ``terms`` > 0 and more distinct terms than that, only the ``terms`` with the highest
+        idf x weight are kept (a repeated term's weight is its count; ties: first written first), in the
+        order first written, each once with its weight.
+        """
+        if self._bm25 is None:
+            return []
         vocab = self._bm25.vocab_dict
         language = detect_language(query)
         if language == "en":
-            return [(vocab[w], None) for w in tokens(query) if w in vocab]
-        return [(vocab[t], w) for t, w in weighted_terms(query, language).items() if t in vocab]
+            written: list[tuple[str, float | None]] = [(w, None) for w in tokens(query) if w in vocab]
+        else:
+            written = [(t, w) for t, w in weighted_terms(query, language).items() if t in vocab]
+        weight: dict[str, float] = {}
+        for t, w in written:
+            weight[t] = weight.get(t, 0.0) + (1.0 if w is None else w)
+        if terms <= 0 or len(weight) <= terms:
+            return written
+        distinct = list(weight)
+        df = self.document_frequency(distinct) * len(self)
+        idf = np.log1p((len(self) - df + 0.5) / (df + 0.5))  # bm25s's (Lucene's) idf
+        best = np.argsort(-idf * np.array([weight[t] for t in distinct]), kind="stable")[:terms]
+        return [(distinct[i], weight[distinct[i]]) for i in sorted(best.tolist())]
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0).
-
-        An English query is scored as written. A Dutch or mixed one goes over the lexical bridge
-        (:mod:`matcher.retrieval.bridge`): its terms in English, each Dutch term weighing one in all.
-        """
+    def scores(self, query: str, terms: int = 0) -> np.ndarray:
+        """BM25 score of ``query`` for every text, aligned with ``ids_`` (float32, >= 0), read through
+        :meth:`search_terms` (an English query of unit weights through bm25s at once, as written)."""
         if self._bm25 is None or len(self) == 0:
             return np.zeros(len(self), dtype=np.float32)
-        vocab = self._bm25.vocab_dict
-        language = detect_language(query)
-        if language == "en":
-            q = [w for w in tokens(query) if w in vocab]
+        scored = self.search_terms(query, terms)
+        if all(w is None for _t, w in scored):
+            q = [t for t, _w in scored]
             return np.asarray(self._bm25.get_scores(q), dtype=np.float32) if q else np.zeros(len(self), np.float32)
         out = np.zeros(len(self), dtype=np.float32)
-        for term, weight in weighted_terms(query, language).items():
-            if term in vocab:
-                out += np.float32(weight) * np.asarray(self._bm25.get_scores([term]), dtype=np.float32)
+        for term, weight in scored:
+            out += np.float32(weight) * np.asarray(self._bm25.get_scores([term]), dtype=np.float32)
         return out

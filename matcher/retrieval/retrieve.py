@@ -28,6 +28,7 @@ class RankingConfig:
     decay: float = 1.0
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    lexical_terms: int = 64  # a long question's most telling terms BM25 reads (LexicalIndex.search_terms); 0: all
     shift: float = 0.0  # zsum: fused z-scores below this do not count as evidence
     rerank: bool = True  # use the learned ranker when the pipeline has one
     candidates: int = 200  # organisations the ranker re-orders
@@ -56,8 +57,9 @@ def retrieve(snap: Snapshot, query: Query, qvec: np.ndarray, config: RankingConf
     org_ok = cat.allowed_orgs(query.filters, query.visible)
     doc_ok = cat.allowed_docs(org_ok)
     n_ok = len(cat.doc_ids) if doc_ok is None else int(doc_ok.sum())
-    lex_q = lex.matches(query.text, doc_ok)
-    lex_c = lex.matches(query.context, doc_ok) if query.context and context_vec is not None else None
+    lex_q = lex.matches(query.text, doc_ok, config.lexical_terms)
+    lex_c = (lex.matches(query.context, doc_ok, config.lexical_terms)
+             if query.context and context_vec is not None else None)
     depth = config.depth
     while True:
         docs = _doc_scores(snap, qvec, lex_q, doc_ok, n_ok, depth, config)
