@@ -136,6 +136,8 @@ def answer_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]
 
 
 ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
+ROLE_DEEPER = 4  # ... and once this many times more when fewer than ROLE_FEW of them were left
+ROLE_FEW = 3
 ON_TOPIC_DENSE = 0.3  # shown evidence sharing no term with the need is on topic from this similarity on
 # An organisation whose closest evidence is further in meaning from the whole question than this is off
 # topic, whatever words it shares with the need ("hybrid closed-loop" in an electricity-grid project for
@@ -180,7 +182,9 @@ def challenge_roles(matcher: Matcher, challenge_id: int) -> list[Role]:
 
 def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> list[RoleSuggestions]:
     """For each role, the best ``base.k`` organisations of its kinds for its need, with the whole
-    question as context; a suggestion whose best evidence is off topic for the need is left out.
+    question as context; a suggestion whose best evidence is off topic for the need is left out, and so is a
+    service firm from a company role (:func:`service_firms_among`). A role left with fewer than
+    :data:`ROLE_FEW` asks once more, :data:`ROLE_DEEPER` times deeper.
 
     ``base`` carries the question (text, filters, visibility, seed, verdicts); a role whose kinds the
     base filters exclude is skipped.
@@ -195,17 +199,35 @@ def suggest_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]) -> lis
         asked.append((role, Query(need or role.need, min(base.k * ROLE_ROOM, MAX_K), f, base.visible, base.seed,
                                   dict(base.verdicts), list(base.demote), context=base.text if role.derived else "",
                                   ties=False)))
-    found = matcher.search_with([(q, role_pipeline(role.name)) for role, q in asked])
     title = base.text.split(". ")[0]  # a challenge's text starts with its title
+
+    def keep(asked_now: list[tuple[Role, Query]]) -> list[tuple[list[Suggestion], list[Suggestion]]]:
+        """Per role: its ranking, and the suggestions kept (on topic, near the question, no service firm for a
+        company role)."""
+        found = matcher.search_with([(q, role_pipeline(role.name)) for role, q in asked_now])
+        firms = service_firms_among(matcher, [s for (role, _q), ss in zip(asked_now, found) if role.name == "company"
+                                              for s in ss])
+        out = []
+        for (role, q), suggestions in zip(asked_now, found):
+            terms = need_terms(q.text, title)
+            kept = [s for s in suggestions
+                    if on_topic(s, terms) and not (role.name == "company" and s.organisation.id in firms)]
+            out.append((suggestions, [s for s in kept if _near_question(s)] if q.context else kept))
+        return out
+
+    results = keep(asked)
+    # a role left with fewer than ROLE_FEW while its ranking was cut (more of its kinds were there) asks once
+    # more, deeper: the filters apply before the cut-off, not instead of suggestions
+    short = [i for i, ((_role, q), (ranked, kept)) in enumerate(zip(asked, results))
+             if len(kept) < min(base.k, ROLE_FEW) and len(ranked) >= q.k and q.k < MAX_K]
+    if short:
+        deeper = [(asked[i][0], replace(asked[i][1], k=min(asked[i][1].k * ROLE_DEEPER, MAX_K))) for i in short]
+        for i, result in zip(short, keep(deeper)):
+            results[i] = result
     out = []
-    for (role, q), suggestions in zip(asked, found):
-        terms = need_terms(q.text, title)
-        kept = [s for s in suggestions if on_topic(s, terms) and not (role.name == "company" and _service(s))]
-        if q.context:
-            kept = [s for s in kept if _near_question(s)]
-        kept = kept[:base.k]
+    for (role, _q), (_ranked, kept) in zip(asked, results):
         out.append(RoleSuggestions(role, [replace(s, rank=i, explanation={**s.explanation, "role": role.name})
-                                          for i, s in enumerate(kept, 1)]))
+                                          for i, s in enumerate(kept[:base.k], 1)]))
     return out
 
 
@@ -236,9 +258,29 @@ def _near_question(s: Suggestion) -> bool:
     return evidence[0].get("context", s.components.get("context", 1.0)) >= ON_TOPIC_CONTEXT
 
 
-def _service(s: Suggestion) -> bool:
-    """A project-management, consulting or communication firm (by its name): not a company that builds."""
-    return name_cue(s.organisation.name) == "strong"
+def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> set[int]:
+    """The suggested organisations that are project-management, consulting, communication or dissemination
+    firms, by the consortium builder's test (a strong name cue, a weak one with broad evidence, or a small firm
+    in many consortia whose evidence has no thread: :mod:`matcher.consortium.firms`): not companies that build
+    what a role asks for, however often they joined consortia on its topic. A firm users judged relevant stays;
+    one no longer in the catalogue (a write since the ranking) is judged by its name alone."""
+    from matcher.consortium.pool import find_service_firms
+
+    judged = [s for s in suggestions if s.organisation.id is not None
+              and s.explanation.get("feedback") in (None, "not_relevant")]
+    by_name = {int(s.organisation.id) for s in judged if name_cue(s.organisation.name) == "strong"}  # type: ignore[arg-type]
+    snap = matcher.snapshot_
+    if snap is None or not judged:
+        return by_name
+    cat = snap.catalogue
+    ids = list(dict.fromkeys(int(s.organisation.id) for s in judged))  # type: ignore[arg-type]
+    known = set(cat.org_ids[cat.org_index(ids)].tolist())
+    ids = [i for i in ids if i in known]
+    try:
+        firms = find_service_firms(matcher, ids, cat.org_index(ids)) if ids else []
+    except IndexError:  # the catalogue was swapped for a smaller one between the two reads: names only
+        return by_name
+    return by_name | {oid for oid, firm in zip(ids, firms) if firm}
 
 
 def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:

@@ -115,6 +115,32 @@ def test_every_demo_challenge_gets_on_topic_partners_for_each_wanted_kind(demo: 
     assert not short, short  # until 2026-12-03 the Dutch microneedle-patch challenge found 2 on-topic companies
 
 
+def test_a_company_role_offers_no_consultancy_that_the_text_alone_would_rank(demo: Matcher) -> None:
+    """A role that asks for a company (one that builds or supplies something) is offered no project-management,
+    consulting or dissemination firm, by the consortium builder's test (name cue and breadth of evidence); on the
+    demo the company ranking by the text alone does hold such firms, so the test can fail."""
+    from matcher.consortium.pool import catalogue_of, find_service_firms
+    from matcher.domain import Filters
+    from matcher.queries import suggest_for_challenge_by_role
+    from matcher.ranking.roles import KIND_GROUPS, role_pipeline
+
+    cat = catalogue_of(demo)
+    by_text_alone = 0
+    for ch in demo.store.list_challenges():
+        assert ch.id is not None
+        _found, by_role = suggest_for_challenge_by_role(demo, ch.id, 10)
+        company = next((r for r in by_role if r.role.name == "company"), None)
+        if company is None:
+            continue
+        ids = [s.organisation.id for s in company.suggestions]
+        assert ids and not find_service_firms(demo, ids, cat.org_index(ids)).any(), ch.title
+        [plain] = demo.search_with([(Query(ch.query_text, 20, Filters(kinds=list(KIND_GROUPS["company"]))),
+                                     role_pipeline("company"))])
+        ids = [s.organisation.id for s in plain]
+        by_text_alone += int(find_service_firms(demo, ids, cat.org_index(ids)).sum())
+    assert by_text_alone > 0
+
+
 def test_a_free_text_search_answers_per_role_it_names(demo: Matcher) -> None:
     from matcher.queries import search_by_role, text_query
 
