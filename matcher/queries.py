@@ -273,14 +273,25 @@ def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> 
     if snap is None or not judged:
         return by_name
     cat = snap.catalogue
+    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+    known_firms = _FIRMS.get(key)
+    if known_firms is None:  # a new catalogue: the verdicts of the one before no longer hold
+        _FIRMS.clear()
+        known_firms = _FIRMS.setdefault(key, {})
     ids = list(dict.fromkeys(int(s.organisation.id) for s in judged))  # type: ignore[arg-type]
-    known = set(cat.org_ids[cat.org_index(ids)].tolist())
-    ids = [i for i in ids if i in known]
-    try:
-        firms = find_service_firms(matcher, ids, cat.org_index(ids)) if ids else []
-    except IndexError:  # the catalogue was swapped for a smaller one between the two reads: names only
-        return by_name
-    return by_name | {oid for oid, firm in zip(ids, firms) if firm}
+    present = set(cat.org_ids[cat.org_index(ids)].tolist())
+    todo = [i for i in ids if i in present and i not in known_firms]
+    if todo:
+        try:
+            known_firms.update(zip(todo, map(bool, find_service_firms(matcher, todo, cat.org_index(todo)))))
+        except IndexError:  # the catalogue was swapped for a smaller one between the two reads: names only
+            return by_name
+    return by_name | {i for i in ids if known_firms.get(i, False)}
+
+
+# whether an organisation is a service firm depends on the catalogue only (its name, kind and evidence), not on
+# the question: kept per catalogue, so each organisation's evidence is read once
+_FIRMS: dict[tuple[int, int, int], dict[int, bool]] = {}
 
 
 def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:
