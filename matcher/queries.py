@@ -275,8 +275,8 @@ def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> 
     cat = snap.catalogue
     key = (id(cat), len(cat.doc_ids), cat.n_orgs)
     known_firms = _FIRMS.get(key)
-    if known_firms is None:  # a new catalogue: the verdicts of the one before no longer hold
-        _FIRMS.clear()
+    if known_firms is None or len(known_firms) > MAX_FIRM_VERDICTS:  # a new catalogue (the verdicts of the one
+        _FIRMS.clear()                                                  # before no longer hold), or enough kept
         known_firms = _FIRMS.setdefault(key, {})
     ids = list(dict.fromkeys(int(s.organisation.id) for s in judged))  # type: ignore[arg-type]
     present = set(cat.org_ids[cat.org_index(ids)].tolist())
@@ -292,6 +292,7 @@ def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> 
 # whether an organisation is a service firm depends on the catalogue only (its name, kind and evidence), not on
 # the question: kept per catalogue, so each organisation's evidence is read once
 _FIRMS: dict[tuple[int, int, int], dict[int, bool]] = {}
+MAX_FIRM_VERDICTS = 200_000  # about 20 MB; a catalogue of millions starts again rather than keep them all
 
 
 def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:
