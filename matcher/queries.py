@@ -281,11 +281,8 @@ def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> 
     ids = list(dict.fromkeys(int(s.organisation.id) for s in judged))  # type: ignore[arg-type]
     present = set(cat.org_ids[cat.org_index(ids)].tolist())
     todo = [i for i in ids if i in present and i not in known_firms]
-    if todo:
-        try:
-            known_firms.update(zip(todo, map(bool, find_service_firms(matcher, todo, cat.org_index(todo)))))
-        except IndexError:  # the catalogue was swapped for a smaller one between the two reads: names only
-            return by_name
+    if todo:  # positions and kinds from the same catalogue, whatever a sync swaps in meanwhile
+        known_firms.update(zip(todo, map(bool, find_service_firms(matcher, todo, cat.org_index(todo), cat))))
     return by_name | {i for i in ids if known_firms.get(i, False)}
 
 

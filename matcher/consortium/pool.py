@@ -163,14 +163,15 @@ def make_pool(matcher: Matcher, aspects: Sequence[str], rankings: Sequence[Seque
     return Pool(list(aspects), cands, list(roles))
 
 
-def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
-    """(len(ids),) bool: which organisations (catalogue positions ``pos``) are service firms.
+def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray, cat: Any = None) -> np.ndarray:
+    """(len(ids),) bool: which organisations (positions ``pos`` in ``cat``, the matcher's catalogue unless
+    given) are service firms.
 
     Evidence is read only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its
     vectors for the breadth, its terms (and their catalogue frequency, from the lexical index) for the
     thread.
     """
-    cat = catalogue_of(matcher)
+    cat = cat if cat is not None else catalogue_of(matcher)
     orgs = matcher.store.get_organisations(list(ids))
     names = [orgs[i].name if i in orgs else "" for i in ids]
     kinds = [str(cat.kinds[p]) for p in pos]
