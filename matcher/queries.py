@@ -272,24 +272,12 @@ def service_firms_among(matcher: Matcher, suggestions: Sequence[Suggestion]) -> 
     snap = matcher.snapshot_
     if snap is None or not judged:
         return by_name
-    cat = snap.catalogue
-    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
-    known_firms = _FIRMS.get(key)
-    if known_firms is None or len(known_firms) > MAX_FIRM_VERDICTS:  # a new catalogue (the verdicts of the one
-        _FIRMS.clear()                                                  # before no longer hold), or enough kept
-        known_firms = _FIRMS.setdefault(key, {})
+    cat = snap.catalogue  # positions and kinds from this one catalogue, whatever a sync swaps in meanwhile
     ids = list(dict.fromkeys(int(s.organisation.id) for s in judged))  # type: ignore[arg-type]
     present = set(cat.org_ids[cat.org_index(ids)].tolist())
-    todo = [i for i in ids if i in present and i not in known_firms]
-    if todo:  # positions and kinds from the same catalogue, whatever a sync swaps in meanwhile
-        known_firms.update(zip(todo, map(bool, find_service_firms(matcher, todo, cat.org_index(todo), cat))))
-    return by_name | {i for i in ids if known_firms.get(i, False)}
-
-
-# whether an organisation is a service firm depends on the catalogue only (its name, kind and evidence), not on
-# the question: kept per catalogue, so each organisation's evidence is read once
-_FIRMS: dict[tuple[int, int, int], dict[int, bool]] = {}
-MAX_FIRM_VERDICTS = 200_000  # about 20 MB; a catalogue of millions starts again rather than keep them all
+    ids = [i for i in ids if i in present]
+    firms = find_service_firms(matcher, ids, cat.org_index(ids), cat) if ids else []
+    return by_name | {i for i, firm in zip(ids, firms) if firm}
 
 
 def interleave(lists: Sequence[RoleSuggestions], k: int) -> list[Suggestion]:

@@ -167,11 +167,26 @@ def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray, ca
     """(len(ids),) bool: which organisations (positions ``pos`` in ``cat``, the matcher's catalogue unless
     given) are service firms.
 
-    Evidence is read only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its
-    vectors for the breadth, its terms (and their catalogue frequency, from the lexical index) for the
-    thread.
+    A verdict depends on the catalogue only (name, kind, evidence), not on the question, so it is kept per
+    catalogue (:data:`MAX_FIRM_VERDICTS` at most) and each organisation's evidence is read once. Evidence is read
+    only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its vectors for the breadth, its
+    terms (and their catalogue frequency, from the lexical index) for the thread.
     """
     cat = cat if cat is not None else catalogue_of(matcher)
+    key = _catalogue_key(cat)
+    known = _FIRMS.get(key)
+    if known is None or len(known) > MAX_FIRM_VERDICTS:  # a new catalogue (the verdicts of the one before no
+        _FIRMS.clear()                                    # longer hold), or enough kept
+        known = _FIRMS.setdefault(key, {})
+    todo = [k for k, oid in enumerate(ids) if int(oid) not in known]
+    if todo:
+        firms = _judge_firms(matcher, cat, [int(ids[k]) for k in todo], np.asarray(pos)[todo])
+        known.update(zip((int(ids[k]) for k in todo), map(bool, firms)))
+    return np.array([known[int(oid)] for oid in ids], dtype=bool)
+
+
+def _judge_firms(matcher: Matcher, cat: Any, ids: Sequence[int], pos: np.ndarray) -> np.ndarray:
+    """:func:`find_service_firms` without the kept verdicts."""
     orgs = matcher.store.get_organisations(list(ids))
     names = [orgs[i].name if i in orgs else "" for i in ids]
     kinds = [str(cat.kinds[p]) for p in pos]
@@ -195,13 +210,20 @@ def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray, ca
     return service_firms(names, kinds, evidence, _baseline(matcher) if wanted else 0.0, smes, threads)
 
 
+def _catalogue_key(cat: Any) -> tuple[int, int, int]:
+    """What tells one catalogue from the next (a sync builds a new one) for the values kept per catalogue."""
+    return id(cat), len(cat.doc_ids), cat.n_orgs
+
+
+_FIRMS: dict[tuple[int, int, int], dict[int, bool]] = {}
+MAX_FIRM_VERDICTS = 200_000  # about 20 MB; a catalogue of millions starts again rather than keep them all
 _BASELINES: dict[tuple[int, int, int], float] = {}
 
 
 def _baseline(matcher: Matcher) -> float:
     """The mean cosine of two random documents of the matcher's catalogue (cached per catalogue)."""
     cat = catalogue_of(matcher)
-    key = (id(cat), len(cat.doc_ids), cat.n_orgs)
+    key = _catalogue_key(cat)
     if key not in _BASELINES:
         sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
         _BASELINES.clear()

@@ -152,10 +152,12 @@ class LexicalIndex:
             written: list[tuple[str, float | None]] = [(w, None) for w in tokens(query) if w in vocab]
         else:
             written = [(t, w) for t, w in weighted_terms(query, language).items() if t in vocab]
+        if terms <= 0:
+            return written
         weight: dict[str, float] = {}
         for t, w in written:
             weight[t] = weight.get(t, 0.0) + (1.0 if w is None else w)
-        if terms <= 0 or len(weight) <= terms:
+        if len(weight) <= terms:
             return written
         distinct = list(weight)
         df = self.document_frequency(distinct) * len(self)
