@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.contract import ERROR_RESPONSES
 from api.deps import Unauthenticated
@@ -102,25 +104,55 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        limit = UPLOAD_LIMIT if request.url.path in UPLOAD_PATHS else settings.max_body_bytes
-        length = request.headers.get("content-length")
+    app.add_middleware(LimitsAndMetrics, owner=app, max_body_bytes=settings.max_body_bytes)
+
+
+class LimitsAndMetrics:
+    """Every HTTP request: a body larger than the limit refused before it is read, the worker's name and a
+    complete ``Allow`` header on the response, the time and status counted for ``/metrics``.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs every request through a task
+    group and in-memory streams, which cost a search more than its own filters did (docs/BENCHMARKS.md).
+    """
+
+    def __init__(self, app: ASGIApp, owner: FastAPI, max_body_bytes: int) -> None:
+        self.app, self.owner, self.max_body_bytes = app, owner, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limit = UPLOAD_LIMIT if path in UPLOAD_PATHS else self.max_body_bytes
+        length = Headers(scope=scope).get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            if request.url.path in UPLOAD_PATHS[1:]:  # a person at a page: a page that says what to do
-                return error_page(request, 413, "The file is too large",
-                                  f"An upload may be at most {UPLOAD_LIMIT // (1024 * 1024) - 1} MB. "
-                                  "Split the list into several files and upload them one by one.")
-            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Matcher-Worker"] = app.state.worker
-        if response.status_code == 405:  # the methods of every route at this path, not of the first one
-            response.headers["Allow"] = allowed_methods(app, request.url.path)
-        route = request.scope.get("route")
-        app.state.metrics.observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
-                                  time.perf_counter() - start)
-        return response
+            if path in UPLOAD_PATHS[1:]:  # a person at a page: a page that says what to do
+                refusal: Response = error_page(
+                    Request(scope), 413, "The file is too large",
+                    f"An upload may be at most {UPLOAD_LIMIT // (1024 * 1024) - 1} MB. "
+                    "Split the list into several files and upload them one by one.")
+            else:
+                refusal = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+            await refusal(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def marked(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Matcher-Worker"] = self.owner.state.worker
+                if status == 405:  # the methods of every route at this path, not of the first one
+                    headers["Allow"] = allowed_methods(self.owner, path)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, marked)
+        finally:
+            route = scope.get("route")
+            self.owner.state.metrics.observe(scope["method"], getattr(route, "path", "unmatched"), status,
+                                             time.perf_counter() - start)
 
 
 def allowed_methods(app: FastAPI, path: str) -> str:
