@@ -452,6 +452,18 @@ def export_model_cmd(variant: Annotated[list[str] | None, typer.Option(
                   f"{check.get('min_cosine')}", highlight=False)
 
 
+def serving_threads(workers: int, cores: int | None = None) -> int:
+    """Threads for each query's encoders and matrix products in a serving process: a share of the cores for
+    two queries at a time per worker, at least one. Requests run side by side in a worker's threads, and
+    two-thread calls side by side oversubscribe two cores (one worker, four clients, titles: 36.8 req/s with one
+    thread a call against 29.7 with two; one client: 33.6 against 35.7; docs/BENCHMARKS.md).
+
+    >>> serving_threads(1, 2), serving_threads(2, 2), serving_threads(1, 16), serving_threads(4, 16)
+    (1, 1, 8, 2)
+    """
+    return max(1, (cores or os.cpu_count() or 1) // (2 * workers))
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
               port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -469,6 +481,8 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
     from matcher.serving import Drain, listen
     from matcher.supervise import RestartLimit, serve
 
+    if not os.environ.get("MATCHER_THREADS"):  # before any encoder loads: see serving_threads
+        os.environ["MATCHER_THREADS"] = str(serving_threads(workers))
     settings = get_settings()
     if demo and open_store(settings).count_organisations() == 0:
         demo_cmd(force=False, as_json=False)
@@ -488,8 +502,6 @@ def serve_cmd(host: Annotated[str | None, typer.Option(help="Address to bind.")]
         minutes = int(LINK_LIFETIME.total_seconds() // 60)
         err.print(f"sign in to the web UI as the local admin (one-time link, valid {minutes} minutes):\n{link}",
                   highlight=False, soft_wrap=True)
-    if workers > 1 and not os.environ.get("MATCHER_THREADS"):  # each worker gets its share of the cores
-        os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     drain = Drain(settings.drain_delay, settings.drain_timeout)
     restarts = RestartLimit(settings.restart_limit, settings.restart_window)
     try:

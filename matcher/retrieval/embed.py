@@ -55,8 +55,9 @@ def normalise(x: np.ndarray) -> np.ndarray:
 
 
 def default_threads() -> int:
-    """Threads an encoder uses: ``MATCHER_THREADS`` when set (``matcher serve --workers N`` sets it to
-    cores / N, so that workers do not oversubscribe the cores), else every core."""
+    """Threads an encoder uses: ``MATCHER_THREADS`` when set (``matcher serve`` sets it, unless given, to a
+    share of the cores for two queries at a time per worker: :func:`matcher.cli.serving_threads`), else every
+    core."""
     return max(1, int(os.environ.get("MATCHER_THREADS") or 0) or os.cpu_count() or 1)
 
 
