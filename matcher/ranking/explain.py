@@ -24,6 +24,7 @@ from matcher.ranking.rank import Ranker
 from matcher.retrieval.bridge import query_terms, searched_in
 from matcher.retrieval.scores import Ranking
 from matcher.retrieval.snapshot import Snapshot
+from matcher.storage.records import Records
 from matcher.storage.store import Store
 from matcher.text import sentence_spans, tokens
 
@@ -38,7 +39,7 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
     """
     cat, q = snap.catalogue, r.query
     ids = cat.org_ids[r.order].tolist()
-    orgs = store.get_organisations(ids)
+    orgs = snap.records.organisations(store, ids)
     wanted, comps = [], []
     for pos, org_id in zip(r.order.tolist(), ids):
         docs = cat.org_docs(pos)
@@ -51,7 +52,7 @@ def explain(r: Ranking, snap: Snapshot, store: Store, ranker: Ranker | None = No
                       "lexical": _best(r.docs.lexical, docs), "evidence_hits": float(r.hits[pos]),
                       **({"context": _best(r.docs.context_dense, docs)} if r.docs.context_dense is not None else {}),
                       **({"projects_together": float(r.shared[pos])} if r.shared is not None else {})})
-    evidence = explain_many(store, q.text, wanted)
+    evidence = explain_many(store, q.text, wanted, snap.records)
     why = _learned_reasons(r, snap, store, ranker) if ranker is not None and r.rows is not None else None
     if why is None and r.shared is not None:  # the ties stage ran: say who worked with the one asking
         why = _tie_reasons(r, store)
@@ -212,10 +213,12 @@ def _tokens(word: str) -> frozenset[str]:
     return frozenset(tokens(word))
 
 
-def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]], records: Records
+                 ) -> list[dict[str, Any]]:
     """Explanations for several suggestions at once.
 
     Args:
+        records: the evidence rows read before for the same snapshot (read from ``store`` when not yet).
         wanted: per suggestion, (organisation id, its best text ids, their fused scores) and, when the
             query is a part of a larger question, their dense similarities to the whole question.
 
@@ -223,8 +226,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]]) ->
         Per suggestion: ``{"evidence": [{"title", "date", "sentence", "terms", "score"}], "terms": [...]}``,
         each evidence item with ``"context"`` (similarity to the whole question) when given.
     """
-    rows = store.evidence_for_texts([t for w in wanted for t in w[1]], [w[0] for w in wanted])
-    by_key = {(r["organisation_id"], r["text_id"]): r for r in rows}
+    by_key = records.evidence(store, [(w[0], int(t)) for w in wanted for t in w[1]])
     q = frozenset(query_terms(query))  # tokenised once for every text; a Dutch question's English renderings too
     out = []
     for org_id, text_ids, scores, *more in wanted:
