@@ -38,6 +38,7 @@ COVER = 0.5
 SCORE_FLOOR = 2.0  # fused (zsum) score that counts as a full match even when no candidate reaches it
 MAX_SIZE = 60
 BASELINE_SAMPLE = 1000  # documents sampled for the random-pair cosine of a catalogue
+MAX_FIRM_VERDICTS = 200_000  # service-firm verdicts kept with a catalogue (about 20 MB)
 
 
 @dataclass
@@ -167,17 +168,15 @@ def find_service_firms(matcher: Matcher, ids: Sequence[int], pos: np.ndarray, ca
     """(len(ids),) bool: which organisations (positions ``pos`` in ``cat``, the matcher's catalogue unless
     given) are service firms.
 
-    A verdict depends on the catalogue only (name, kind, evidence), not on the question, so it is kept per
-    catalogue (:data:`MAX_FIRM_VERDICTS` at most) and each organisation's evidence is read once. Evidence is read
-    only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its vectors for the breadth, its
-    terms (and their catalogue frequency, from the lexical index) for the thread.
+    A verdict depends on the catalogue only (name, kind, evidence), not on the question, so it is kept with the
+    catalogue (``Catalogue.kept``; :data:`MAX_FIRM_VERDICTS` at most) and each organisation's evidence is read
+    once. Evidence is read only where it can decide (:func:`matcher.consortium.firms.needs_evidence`): its
+    vectors for the breadth, its terms (and their catalogue frequency, from the lexical index) for the thread.
     """
     cat = cat if cat is not None else catalogue_of(matcher)
-    key = _catalogue_key(cat)
-    known = _FIRMS.get(key)
-    if known is None or len(known) > MAX_FIRM_VERDICTS:  # a new catalogue (the verdicts of the one before no
-        _FIRMS.clear()                                    # longer hold), or enough kept
-        known = _FIRMS.setdefault(key, {})
+    known = cat.kept.setdefault("service_firms", {})
+    if len(known) > MAX_FIRM_VERDICTS:  # a catalogue of millions starts again rather than keep them all
+        known.clear()
     todo = [k for k, oid in enumerate(ids) if int(oid) not in known]
     if todo:
         firms = _judge_firms(matcher, cat, [int(ids[k]) for k in todo], np.asarray(pos)[todo])
@@ -207,29 +206,16 @@ def _judge_firms(matcher: Matcher, cat: Any, ids: Sequence[int], pos: np.ndarray
             if len(ds):
                 evidence[k] = vecs[[row[int(d)] for d in ds if int(d) in row]]
                 threads[k] = evidence_thread([terms[int(d)] for d in ds if int(d) in terms], frequency)
-    return service_firms(names, kinds, evidence, _baseline(matcher) if wanted else 0.0, smes, threads)
+    return service_firms(names, kinds, evidence, _baseline(matcher, cat) if wanted else 0.0, smes, threads)
 
 
-def _catalogue_key(cat: Any) -> tuple[int, int, int]:
-    """What tells one catalogue from the next (a sync builds a new one) for the values kept per catalogue."""
-    return id(cat), len(cat.doc_ids), cat.n_orgs
-
-
-_FIRMS: dict[tuple[int, int, int], dict[int, bool]] = {}
-MAX_FIRM_VERDICTS = 200_000  # about 20 MB; a catalogue of millions starts again rather than keep them all
-_BASELINES: dict[tuple[int, int, int], float] = {}
-
-
-def _baseline(matcher: Matcher) -> float:
-    """The mean cosine of two random documents of the matcher's catalogue (cached per catalogue)."""
-    cat = catalogue_of(matcher)
-    key = _catalogue_key(cat)
-    if key not in _BASELINES:
+def _baseline(matcher: Matcher, cat: Any) -> float:
+    """The mean cosine of two random documents of the catalogue ``cat`` (kept with it)."""
+    if "baseline" not in cat.kept:
         sample = np.random.default_rng(0).permutation(len(cat.doc_ids))[:BASELINE_SAMPLE]
-        _BASELINES.clear()
-        _BASELINES[key] = random_pair_cosine(
+        cat.kept["baseline"] = random_pair_cosine(
             matcher.store.text_vectors(matcher.encoder.model_id, cat.doc_ids[sample].tolist())[1])
-    return _BASELINES[key]
+    return float(cat.kept["baseline"])
 
 
 def catalogue_lexical(matcher: Matcher) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,9 @@ class Catalogue:
     doc_org: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        # values derived from this catalogue alone, kept with it (the consortium builder's service-firm verdicts
+        # and random-pair baseline): a sync that sees a change builds a new catalogue, so they never outlive it
+        self.kept: dict[str, Any] = {}
         if self.doc_start is None or self.doc_org is None:
             order = np.argsort(self.link_doc, kind="stable")
             self.doc_org = self.link_org[order]
