@@ -28,12 +28,18 @@ With ``--against-model MODEL`` the other side runs ``MODEL`` instead of ``--mode
 checkout when given, else this one), to compare two encoders the same way:
 
     .venv/bin/python benchmarks/http_load.py --texts long --requests 300 --against-model minilm-int8+use-m3
+
+Beside the rates, each run records the CPU time spent per search request: by the server (every process of its
+process group, from ``/proc``) and by the load client (this process, ``getrusage``). On a shared machine whose
+speed drifts from minute to minute, CPU per request moves much less than requests per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import tempfile
 import threading
 import time
@@ -77,6 +83,29 @@ def drive(url: str, key: str, path: str, texts: list[str], total: int, clients: 
     return lat, time.perf_counter() - t0
 
 
+def group_cpu_seconds(pgid: int) -> float | None:
+    """User and system CPU seconds of the live processes in process group ``pgid`` (None without ``/proc``)."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (12th), stime (13th)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def long_texts() -> list[str]:
     """Distinct real 1,000-character texts: health project titles and objectives, in project id order."""
     from matcher.ingest.cordis import CordisData
@@ -116,11 +145,16 @@ def serve_and_drive(args: argparse.Namespace, env: dict[str, str], key: str, war
     try:
         ready = wait_ready(url, server, timeout=300)
         drive(url, key, "/v1/search", warm, args.warmup, args.clients, 60)  # warm-up: both workers load
+        server_cpu, client_cpu = group_cpu_seconds(server.pid), own_cpu_seconds()
         lat, wall = drive(url, key, "/v1/search", texts, args.requests, args.clients, args.max_seconds)
+        server_after, client_cpu = group_cpu_seconds(server.pid), own_cpu_seconds() - client_cpu
         ref, ref_wall = drive(url, key, "/health", texts, args.requests, args.clients, args.max_seconds)
     finally:
         stop_server(server)
-    return ready, {"requests": len(lat), "search_rps": round(len(lat) / wall, 1), "search_ms": summary(lat),
+    cpu = {"server_cpu_ms_per_search": round(1000 * (server_after - server_cpu) / len(lat), 2)
+           if server_cpu is not None and server_after is not None and lat else None,
+           "client_cpu_ms_per_search": round(1000 * client_cpu / len(lat), 2) if lat else None}
+    return ready, {"requests": len(lat), "search_rps": round(len(lat) / wall, 1), "search_ms": summary(lat), **cpu,
                    "reference_health_rps": round(len(ref) / ref_wall, 1), "reference_health_ms": summary(ref)}
 
 
@@ -155,8 +189,12 @@ def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
             raise SystemExit(f"only {len(pool)} distinct texts: fewer requests or rounds")
         for name, cwd in sides.items():
             rounds[name].append(serve_and_drive(args, envs[name], key, pool[:args.warmup], texts, cwd)[1])
-            print(f"round {r + 1} {name}: {rounds[name][-1]['search_rps']} req/s", flush=True)
+            print(f"round {r + 1} {name}: {rounds[name][-1]['search_rps']} req/s, server CPU "
+                  f"{rounds[name][-1]['server_cpu_ms_per_search']} ms per search", flush=True)
     mean = {name: round(sum(x["search_rps"] for x in v) / len(v), 1) for name, v in rounds.items()}  # type: ignore[misc]
+    cpus = {name: [x["server_cpu_ms_per_search"] for x in v] for name, v in rounds.items()}
+    cpu = ({name: round(sum(c) / len(c), 2) for name, c in cpus.items()}  # type: ignore[arg-type]
+           if all(c is not None for v in cpus.values() for c in v) else None)
     bare: dict[str, object] = {}
     if args.texts == "long" and args.bare:  # after the servers stopped, on the first round's texts
         rate = bare_sentence_transformers(pool[args.warmup:args.warmup + args.bare])
@@ -164,8 +202,9 @@ def compare(args: argparse.Namespace, home: Path) -> dict[str, object]:
                 "ratio_search_to_bare_st": {name: round(m / rate, 2) for name, m in mean.items()}}
     return {**bare, "model": args.model, "against_model": args.against_model or args.model, "texts": args.texts,
             "workers": args.workers, "clients": args.clients, "against": str(sides["against"]), "rounds": rounds,
-            "mean_search_rps": mean,
-            "this_over_against": round(mean["this"] / mean["against"], 2)}
+            "mean_search_rps": mean, "mean_server_cpu_ms_per_search": cpu,
+            "this_over_against": round(mean["this"] / mean["against"], 2),
+            **({"server_cpu_this_over_against": round(cpu["this"] / cpu["against"], 2)} if cpu else {})}
 
 
 def main() -> None:

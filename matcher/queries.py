@@ -14,7 +14,16 @@ from typing import Any
 from matcher.consortium.firms import name_cue
 from matcher.domain import COMPANY_KINDS, Filters, Organisation, Query, Suggestion
 from matcher.engine import MAX_K, Matcher
-from matcher.ranking.roles import KIND_GROUPS, Role, derive_roles, group_of, need_text, role_pipeline, roles_of
+from matcher.ranking.roles import (
+    KIND_GROUPS,
+    ROLE_ROOM,
+    Role,
+    derive_roles,
+    group_of,
+    need_text,
+    role_pipeline,
+    roles_of,
+)
 from matcher.retrieval.bridge import query_terms
 from matcher.storage.keys import verdicts_for
 from matcher.text import tokens
@@ -135,7 +144,6 @@ def answer_by_role(matcher: Matcher, base: Query, roles: Sequence[Role]
     return interleave(by_role, base.k), by_role
 
 
-ROLE_ROOM = 3  # a role asks for this many times k, so off-topic suggestions can be dropped
 ROLE_DEEPER = 4  # ... and once this many times more when fewer than ROLE_FEW of them were left
 ROLE_FEW = 3
 ON_TOPIC_DENSE = 0.3  # shown evidence sharing no term with the need is on topic from this similarity on

@@ -79,3 +79,19 @@ def test_kept_rows_are_bounded_and_read_again_when_dropped(sqlite_store: Store) 
         assert records.organisations(sqlite_store, ids[:1])[ids[0]].name == "Lab 0"  # the oldest was dropped
     assert _reads(seen, "organisations") == 1
     assert records.organisations(sqlite_store, [10_000]) == {}  # an unknown id is absent, as from the store
+
+
+def test_members_of_one_project_show_its_sentence_each_in_a_list_of_their_own(small_matcher: Matcher) -> None:
+    """A project's text is chosen from once per question (its members share it); each suggestion still gets
+    lists of its own."""
+    suggestions = small_matcher.search(Query(NEED, k=30))
+    by_title: dict[str, list[dict[str, object]]] = {}
+    for s in suggestions:
+        for item in s.explanation["evidence"]:
+            by_title.setdefault(str(item["title"]), []).append(item)
+    shared = [items for items in by_title.values() if len(items) > 1]
+    assert shared, "no two suggestions share a project: the check below would check nothing"
+    for items in shared:
+        assert len({(str(i["sentence"]), tuple(i["terms"])) for i in items}) == 1  # type: ignore[arg-type]
+        items[0]["terms"].append("changed by a caller")  # type: ignore[attr-defined]
+        assert all("changed by a caller" not in i["terms"] for i in items[1:])  # type: ignore[operator]

@@ -23,11 +23,10 @@ from matcher.domain import Filters, Query, Suggestion
 from matcher.engine import MAX_K
 from matcher.messages import Message
 from matcher.ranking.pipeline import Pipeline
-from matcher.ranking.roles import KIND_GROUPS, derive_roles, need_text, role_pipeline
+from matcher.ranking.roles import KIND_GROUPS, ROLE_ROOM, derive_roles, need_text, role_pipeline
 from matcher.text import words
 
 ROLE_DEPTH = 10  # a role's best on-topic candidates, any of whom may fill it
-ROLE_ROOM = 3  # a role's query asks for this many times ROLE_DEPTH, so off-topic ones can be dropped
 LABEL_WORDS = 10  # words of the need shown in a member's reason
 GROUP_WORDS = {"company": Message("company"), "university": Message("university"),
                "research_institute": Message("research institute"), "hospital": Message("hospital")}

@@ -228,6 +228,7 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]], re
     """
     by_key = records.evidence(store, [(w[0], int(t)) for w in wanted for t in w[1]])
     q = frozenset(query_terms(query))  # tokenised once for every text; a Dutch question's English renderings too
+    chosen: dict[int, tuple[str, list[str]]] = {}  # by text: the members of one project share its text
     out = []
     for org_id, text_ids, scores, *more in wanted:
         contexts = more[0] if more else [None] * len(text_ids)
@@ -236,7 +237,10 @@ def explain_many(store: Store, query: str, wanted: Sequence[tuple[Any, ...]], re
             row = by_key.get((org_id, int(tid)))
             if row is None:
                 continue
-            sentence, terms = _best_sentence(q, row["text"])
+            if int(tid) not in chosen:
+                chosen[int(tid)] = _best_sentence(q, row["text"])
+            sentence, terms = chosen[int(tid)]
+            terms = list(terms)
             all_terms.extend(terms)
             items.append({"title": row["title"], "date": row["date"].isoformat() if row["date"] else None,
                           "sentence": sentence, "terms": terms, "score": round(float(score), 6),

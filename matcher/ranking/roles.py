@@ -88,6 +88,9 @@ class Role:
 
 
 MAX_ROLES = 8  # a question asks for a handful of partners
+# a role asks for this many times the suggestions it shows (or the candidates a consortium role keeps), so
+# those off topic for its need can be dropped afterwards (matcher.queries, matcher.consortium.roles)
+ROLE_ROOM = 3
 
 
 def check_roles(items: Sequence[dict[str, object]]) -> list[dict[str, object]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from matcher.domain import Challenge, Organisation, Project
 from matcher.errors import InvalidInput, NotFound
 from matcher.messages import Message
 from matcher.storage import schema as t
+from matcher.storage.watch import ChangeWatch
 
 _ORG_FIELDS = [f.name for f in fields(Organisation)]
 _CHALLENGE_FIELDS = [f.name for f in fields(Challenge)]
@@ -169,11 +171,15 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         migrate(self.engine)
+        path = sqlite_path(url)
+        self._watch = ChangeWatch(path) if path is not None else None
         with self.engine.begin() as conn:
             if conn.execute(select(t.meta.c.value).where(t.meta.c.key == "db_uuid")).first() is None:
                 conn.execute(insert(t.meta), [{"key": "db_uuid", "value": uuid.uuid4().hex}])
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
         self.engine.dispose()
 
     @contextmanager
@@ -197,7 +203,13 @@ class Store:
         return value
 
     def change_no(self) -> int:
-        """The newest change id (0 for an empty database)."""
+        """The newest change id (0 for an empty database); for a SQLite file read again only after a commit
+        (:class:`~matcher.storage.watch.ChangeWatch`)."""
+        if self._watch is not None:
+            try:
+                return self._watch.change_no()
+            except (OSError, sqlite3.Error):  # the file is gone or unreadable: the engine's read says why
+                pass
         with self.engine.connect() as conn:
             return read_change_no(conn)
 
