@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint eval clean
 
-ONNX := models/onnx/int8/manifest.json
+ONNX := models/onnx/int8/manifest.json models/onnx/use-m3/manifest.json
 
 install: $(STAMP) $(ONNX)
 
@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
-# the serving encoder: MiniLM exported to ONNX from the installed package, fp32 and int8 (offline; torch is used
-# here only)
+# the serving encoders: MiniLM exported to ONNX from the installed package, fp32 and int8 (offline; torch is used
+# here only), and the multilingual USE's numpy network written as an ONNX graph (no torch)
 $(ONNX): $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/matcher export-model
 

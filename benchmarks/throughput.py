@@ -3,8 +3,8 @@ and MiniLM's cost per text on each backend (sentence-transformers on torch, ONNX
 
 The pipeline: a CORDIS subset imported into a fresh store (no vector cache), then
 ``Matcher.embed_missing`` (batched ``encode_documents``, normalisation, concatenation, storing the
-vectors). The reference: each part's bare encode on the same texts (the encoder's own ONNX Runtime calls
-for MiniLM, one text each; ``USE.encode`` for use-m3 in the encoder's batches). The reference is timed
+vectors). The reference: each part's bare encode on the same texts (the encoders' own ONNX Runtime calls, one
+text each, for MiniLM and use-m3). The reference is timed
 before and after the pipeline and averaged, so drift of the machine's load cancels out.
 
 The backends (``--backends``): one text per call, as a query is encoded, for short texts (project
@@ -30,7 +30,7 @@ from common import SHARED, machine_line, summary, timed
 from matcher.config import DEFAULT_MODEL
 from matcher.engine import Matcher
 from matcher.ingest.cordis import CordisData, import_cordis
-from matcher.retrieval.embed import MiniLMEncoder, MiniLMTorchEncoder, default_threads, load_encoder
+from matcher.retrieval.embed import MiniLMEncoder, MiniLMTorchEncoder, USEEncoder, default_threads, load_encoder
 from matcher.storage.store import Store
 
 
@@ -38,7 +38,7 @@ def bare_encode(encoder, texts: list[str]) -> float:  # type: ignore[no-untyped-
     """Seconds the parts' bare models take on ``texts`` (the same batch sizes as the pipeline)."""
     t0 = time.perf_counter()
     for part in getattr(encoder, "parts", None) or [encoder]:
-        if isinstance(part, MiniLMEncoder):  # the ONNX session's calls (tokenise, run, pool), one per text
+        if isinstance(part, (MiniLMEncoder, USEEncoder)):  # the ONNX session's calls (cut, run, pool), one per text
             part._encode(texts)
             continue
         model = part._model

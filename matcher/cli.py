@@ -416,39 +416,49 @@ def train_ranker_cmd(
 
 @app.command("export-model")
 def export_model_cmd(variant: Annotated[list[str] | None, typer.Option(
-        "--variant", help="fp32 or int8 (repeatable; default both: int8 is served, fp32 is its source).")] = None,
+        "--variant", help="fp32 or int8 for MiniLM, use-m3 for USE (repeatable; default all three: MiniLM int8 and "
+                          "USE are served, MiniLM fp32 is int8's source).")] = None,
         force: Annotated[bool, typer.Option(help="Export again even if the folder is up to date.")] = False,
         as_json: JsonOpt = False) -> None:
-    """Export the packaged MiniLM to ONNX under models/onnx/ (make install runs this; needs torch, offline).
+    """Export the packaged encoders to ONNX under models/onnx/ (make install runs this; offline).
 
-    The serving encoder loads this folder with ONNX Runtime and never imports torch. The manifest records
-    the source model, the export tool and versions, the checksum and the check against sentence-transformers.
+    The serving encoders load these folders with ONNX Runtime and never import torch: MiniLM (exported with
+    torch) and the multilingual USE (its numpy network written as an ONNX graph by our code). Each manifest
+    records the source model, the export tool and versions, the checksum and the check against the source's
+    own vectors (sentence-transformers; the numpy USE).
     """
-    from matcher.retrieval import onnx_model
+    from matcher.retrieval import onnx_model, use_onnx
 
-    variants = variant or list(onnx_model.VARIANTS)
+    known = [*onnx_model.VARIANTS, use_onnx.FOLDER_NAME]
+    variants = variant or known
     for v in variants:  # validated before any work
-        if v not in onnx_model.VARIANTS:
-            raise InvalidInput(f"unknown variant {v!r}; expected one of: {', '.join(onnx_model.VARIANTS)}")
+        if v not in known:
+            raise InvalidInput(f"unknown variant {v!r}; expected one of: {', '.join(known)}")
     done = {}
     for v in variants:
+        is_use = v == use_onnx.FOLDER_NAME
         folder = onnx_model.DEFAULT_ROOT / v
         try:
             if force:
                 raise onnx_model.ModelNotExported("forced")
-            manifest = onnx_model.read_manifest(folder, v)
+            manifest = use_onnx.read_manifest(folder) if is_use else onnx_model.read_manifest(folder, v)
         except onnx_model.ModelNotExported:
-            from matcher.retrieval.export import export
+            if is_use:
+                folder = use_onnx.export()
+                manifest = use_onnx.read_manifest(folder)
+            else:
+                from matcher.retrieval.export import export
 
-            folder = export(v)
-            manifest = onnx_model.read_manifest(folder, v)
+                folder = export(v)
+                manifest = onnx_model.read_manifest(folder, v)
         done[v] = {"folder": str(folder), "sha256": manifest["model"]["sha256"], "check": manifest.get("check")}
     if as_json:
         print(json.dumps(done, indent=2))
         return
     for v, d in done.items():
         check = d["check"] or {}
-        out.print(f"{v}: {d['folder']}  sha256 {d['sha256'][:12]}  min cosine to sentence-transformers "
+        source = "the numpy USE" if v == use_onnx.FOLDER_NAME else "sentence-transformers"
+        out.print(f"{v}: {d['folder']}  sha256 {d['sha256'][:12]}  min cosine to {source} "
                   f"{check.get('min_cosine')}", highlight=False)
 
 

